@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is what they use.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup system-packages services stop-services demo test lint
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@deploy/local/system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+services: setup
+	@deploy/local/services.sh start
+
+stop-services:
+	@deploy/local/services.sh stop
+
+demo: services
+	$(BIN)/rekap demo
+
+lint: setup
+	$(BIN)/ruff check service ocr tests
+	$(BIN)/ruff format --check service ocr tests
+	$(BIN)/mypy
+
+test: services lint
+	$(BIN)/pytest

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rekap needs, only those missing: Python's venv, Tesseract, and
+# PostgreSQL / Redis servers when none is reachable where the settings point.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-eng)
+if ! reachable "$PG_HOST" "$PG_PORT" && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+if ! reachable "$REDIS_HOST" "$REDIS_PORT" && ! command -v redis-server >/dev/null; then
+    missing+=(redis-server)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

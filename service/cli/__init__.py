@@ -1,0 +1,1 @@
+"""The ``rekap`` command line for operators."""

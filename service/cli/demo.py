@@ -1,0 +1,96 @@
+"""``rekap demo``: a working rekap on real data in one command: schema, the real regions and TPS of
+DKI Jakarta and DI Yogyakarta, demo accounts, and the API on a free port."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+from service.cli.progress import file_progress
+from service.cli.serve import add_listen_options, serve
+from service.db.migrations import discover, migrate
+from service.db.pool import connect, ensure_database
+from service.errors import InvalidInput
+from service.regions.registry import import_registry
+from service.regions.voters import import_voters
+from service.settings import Settings
+from service.users.demo import IssuedCredential, create_demo_accounts
+
+PROVINCES = ("31", "34")  # DKI Jakarta, DI Yogyakarta: the provinces with real per-TPS data
+REGISTRY = "kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz"
+VOTERS = (
+    "pilpres2024_tps_dki/ppwp_tps_dki_jakarta_20240220.csv.gz",
+    "pilpres2024_tps_diy/ppwp_tps_di_yogyakarta_20240317.csv.gz",
+)
+
+
+def register(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="load the demo election and serve the API")
+    add_listen_options(demo)
+    demo.set_defaults(run=run_demo)
+
+
+def run_demo(settings: Settings, args: argparse.Namespace) -> int:
+    issued = asyncio.run(prepare(settings))
+    host = args.host or settings.host
+    port = free_port(host, settings.port if args.port is None else args.port)
+    base = f"http://{host}:{port}"
+    print(
+        f"\nrekap demo: {base}\n"
+        f"  health:   {base}/health\n"
+        f"  API docs: {base}/schema\n"
+        f"  regions:  {base}/api/v1/regions/34\n"
+        "  accounts (new passwords each run):"
+    )
+    for credential in issued:
+        user = credential.user
+        print(f"    {user.role.value:8} {user.username:24} {credential.secret}")
+    print(
+        f"  log in:   curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
+        f'-d \'{{"username": "{issued[0].user.username}", "password": "{issued[0].secret}"}}\'\n'
+        "  then send 'Authorization: Bearer <token>'. Stop with Ctrl-C.\n",
+        flush=True,
+    )
+    serve(settings, host, port, args.workers or settings.worker_count)
+    return 0
+
+
+async def prepare(settings: Settings) -> list[IssuedCredential]:
+    data = settings.data_path
+    registry = data / REGISTRY
+    if not registry.is_file():
+        raise InvalidInput(
+            f"the demo loads real regions from {registry}, which is missing; "
+            "set REKAP_DATA_DIR to the folder holding kpu_tps_registry/"
+        )
+    if await ensure_database(settings.database_url):
+        print("created the database")
+    async with connect(settings.database_url) as conn:
+        for m in await migrate(conn, discover()):
+            print(f"applied {m.version:03d}_{m.name}.sql")
+        with file_progress(registry, "regions of DKI Jakarta and DI Yogyakarta") as on_bytes:
+            report = await import_registry(conn, registry, only=PROVINCES, on_bytes=on_bytes)
+        print(f"regions: {report.inserted} new, {report.unchanged + report.updated} already there")
+        for name in VOTERS:
+            path = Path(data, name)
+            with file_progress(path, f"DPT {path.parent.name}") as on_bytes:
+                voters = await import_voters(conn, path, skip_bad=True, on_bytes=on_bytes)
+            print(
+                f"DPT: {voters.updated + voters.unchanged} TPS from {path.name}; "
+                f"{len(voters.bad_lines)} lines skipped as inconsistent (Sirekap misreads)"
+            )
+        return await create_demo_accounts(conn, PROVINCES[1])
+
+
+def free_port(host: str, first: int) -> int:
+    for port in range(first, first + 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise InvalidInput(f"no free port from {first} to {first + 99} on {host}")

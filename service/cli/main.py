@@ -1,0 +1,47 @@
+"""``rekap``: one command, a subcommand per job; expected failures end with a message, not a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from service.cli import db, demo, regions, serve, tps, users
+from service.cli.report import print_bad_lines
+from service.errors import RekapError
+from service.regions.files import ImportRejected
+from service.settings import Settings, SettingsError
+
+_MODULES = (db, regions, tps, users, serve, demo)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="rekap", description="Counts Indonesia's votes honestly and fast.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _MODULES:
+        module.register(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        result = args.run(settings, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except ImportRejected as rejected:
+        print_bad_lines(rejected.report)
+        print(f"rekap: {rejected.message}", file=sys.stderr)
+        return 1
+    except (RekapError, SettingsError) as error:
+        print(f"rekap: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

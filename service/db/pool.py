@@ -1,0 +1,79 @@
+"""Connections to PostgreSQL, with unreachable servers turned into a message an operator can act on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from service.errors import DependencyUnavailable
+from service.settings import Settings
+
+# What asyncpg raises when the server is down, restarting, shutting down or refusing us.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.TooManyConnectionsError,
+)
+
+# Connecting can also fail on a wrong host name, a closed port, ...
+_CONNECT_ERRORS: tuple[type[Exception], ...] = (OSError, *CONNECTION_ERRORS)
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    netloc = f"{parts.username + '@' if parts.username else ''}{host}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def unavailable(url: str, error: BaseException) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"cannot use PostgreSQL at {describe(url)} (REKAP_DATABASE_URL): {error}. "
+        "Start it (make services) or point REKAP_DATABASE_URL at a running server."
+    )
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    """A pool that connects lazily, so the API starts (and reports unhealthy) while PostgreSQL is down."""
+    pool = asyncpg.create_pool(
+        settings.database_url, min_size=0, max_size=settings.db_pool_size, command_timeout=60
+    )
+    await pool
+    return pool
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection for a command-line job."""
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except _CONNECT_ERRORS as error:
+        raise unavailable(url, error) from error
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database named in ``url`` if it does not exist yet; True when it was created."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or (parts.username or "postgres")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    async with connect(maintenance) as conn:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
+        return True
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

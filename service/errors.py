@@ -1,0 +1,38 @@
+"""Expected failures, each a named type whose message is written for the person who must act.
+
+HTTP status codes are assigned in one place, ``service.http.errors``; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+
+class RekapError(Exception):
+    """Base of every expected failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(RekapError):
+    """The request or file is malformed (a code of the wrong shape, a missing field)."""
+
+
+class NotFound(RekapError):
+    """The thing asked for does not exist (an unknown region or TPS code)."""
+
+
+class AuthenticationFailed(RekapError):
+    """No valid credential was given."""
+
+
+class Forbidden(RekapError):
+    """The credential is valid but does not allow this action or this region."""
+
+
+class DependencyUnavailable(RekapError):
+    """PostgreSQL or Redis cannot be reached; the client should retry later."""
+
+
+class MigrationError(RekapError):
+    """The database schema cannot be brought up to date safely (an applied file was edited, ...)."""

@@ -1,0 +1,1 @@
+"""HTTP adapter: the Litestar application, its dependencies and the one error mapping."""

@@ -1,0 +1,1 @@
+"""Indonesia's administrative hierarchy down to the TPS, as KPU codes it."""

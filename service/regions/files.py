@@ -1,0 +1,76 @@
+"""Reading CSV files for imports: gzip or plain, with every bad line reported by number and reason."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import msgspec
+
+from service.errors import InvalidInput
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class BadLine(msgspec.Struct, frozen=True):
+    line: int
+    reason: str
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    """What an import did; ``bad_lines`` were skipped (with ``--skip-bad``) or stopped it."""
+
+    file: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    outside_scope: int = 0
+    without_data: int = 0
+    bad_lines: list[BadLine] = msgspec.field(default_factory=list)
+
+
+class ImportRejected(InvalidInput):
+    """The file has bad lines and ``--skip-bad`` was not given: nothing was imported."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            f"{report.file}: {len(report.bad_lines)} bad line(s), nothing imported "
+            "(fix them, or pass --skip-bad to import the good lines)"
+        )
+        self.report = report
+
+
+def read_csv(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Yields (line number, fields), the header first; gzip is recognised by its magic bytes.
+
+    ``on_bytes`` receives how many more bytes of the file (compressed, if it is) were consumed.
+    """
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    size = path.stat().st_size
+    with path.open("rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[assignment]
+        reader = csv.reader(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""))
+        reported = 0
+        try:
+            for fields in reader:
+                yield reader.line_num, fields
+                if on_bytes and reader.line_num % 8192 == 0:
+                    position = raw.tell()
+                    on_bytes(position - reported)
+                    reported = position
+        except (UnicodeDecodeError, csv.Error, gzip.BadGzipFile, EOFError, OSError) as error:
+            raise InvalidInput(
+                f"{path}:{reader.line_num + 1}: cannot read the file further ({error})"
+            ) from error
+        if reader.line_num == 0:
+            raise InvalidInput(f"{path}: the file is empty")
+        if on_bytes:
+            on_bytes(size - reported)

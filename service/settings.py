@@ -1,0 +1,125 @@
+"""All configuration, read once from ``REKAP_*`` environment variables.
+
+No other module reads the environment: everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+PREFIX = "REKAP_"
+
+
+class SettingsError(Exception):
+    """A configuration value is malformed; names the variable so an operator can fix it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/rekap"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    storage_dir: str = ".local/storage"
+    # Where deploy/local/services.sh keeps a project-local PostgreSQL and Redis, if it starts them.
+    local_dir: str = ".local"
+    data_dir: str = "../shared/data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 0
+    db_pool_size: int = 10
+    token_ttl_hours: int = 12
+    log_level: str = "info"
+
+    @property
+    def storage_path(self) -> Path:
+        return Path(self.storage_dir)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def worker_count(self) -> int:
+        """``workers = 0`` means one per CPU core."""
+        return self.workers or (os.cpu_count() or 1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        fields = {f.name: f.type for f in msgspec.structs.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in env.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name not in fields:
+                known = ", ".join(sorted(PREFIX + f.upper() for f in fields))
+                raise SettingsError(key, f"unknown setting (known: {known})")
+            values[name] = _convert(key, fields[name], raw)
+        settings = cls(**values)
+        for name, check in _CHECKS.items():
+            problem = check(getattr(settings, name))
+            if problem:
+                raise SettingsError(PREFIX + name.upper(), f"{problem} (got {getattr(settings, name)!r})")
+        return settings
+
+
+def _convert(key: str, field_type: Any, raw: str) -> Any:
+    if field_type is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(key, f"expected a whole number, got {raw!r}") from None
+    return raw
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            return f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+        if not parts.hostname and "host=" not in parts.query:
+            return "the URL names no host"
+        try:
+            parts.port  # noqa: B018 - parsing the port validates it
+        except ValueError:
+            return "the URL's port is not a number from 0 to 65535"
+        return None
+
+    return check
+
+
+def _between(low: int, high: int) -> Callable[[int], str | None]:
+    return lambda v: None if low <= v <= high else f"expected a number from {low} to {high}"
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    return lambda v: None if v in choices else f"expected one of {', '.join(choices)}"
+
+
+def _not_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "database_url": _url(("postgresql", "postgres")),
+    "redis_url": _url(("redis", "rediss")),
+    "storage_dir": _not_empty,
+    "local_dir": _not_empty,
+    "data_dir": _not_empty,
+    "host": _not_empty,
+    "port": _between(0, 65535),
+    "workers": _between(0, 256),
+    "db_pool_size": _between(1, 1000),
+    "token_ttl_hours": _between(1, 24 * 30),
+    "log_level": _one_of("debug", "info", "warning", "error"),
+}

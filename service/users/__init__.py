@@ -1,0 +1,1 @@
+"""People who act in rekap (KPPS, recap officers, administrators), their credentials and scopes."""

@@ -1,0 +1,158 @@
+"""Test fixtures on the real PostgreSQL and Redis: each test run migrates its own template database,
+and each test that writes gets a fresh copy of it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from service.db.migrations import discover, migrate
+from service.db.pool import quote_ident
+from service.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+BASE = Settings.from_env()
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def shared(relative: str) -> Path:
+    """A file of ../shared/data; the test is skipped, saying why, when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs ../shared/data/{relative}, which is not present in this checkout")
+    return path
+
+
+def database_url(name: str) -> str:
+    return urlunsplit(urlsplit(BASE.database_url)._replace(path=f"/{name}"))
+
+
+async def admin(sql: str) -> None:
+    conn = await asyncpg.connect(database_url("postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def template_db() -> AsyncIterator[str]:
+    """A migrated database for this test run, copied by ``fresh_db``."""
+    name = f"rekap_test_{RUN_ID}_template"
+    await admin(f"CREATE DATABASE {quote_ident(name)}")
+    conn = await asyncpg.connect(database_url(name))
+    try:
+        await migrate(conn, discover())
+    finally:
+        await conn.close()
+    yield name
+    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+@pytest.fixture
+async def fresh_db(template_db: str) -> AsyncIterator[str]:
+    """The URL of a new, migrated, empty database of its own, dropped after the test."""
+    name = f"rekap_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    await admin(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_db)}")
+    yield database_url(name)
+    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+@pytest.fixture
+async def empty_db() -> AsyncIterator[str]:
+    """The URL of a new database with no schema at all."""
+    name = f"rekap_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    await admin(f"CREATE DATABASE {quote_ident(name)}")
+    yield database_url(name)
+    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+@pytest.fixture
+async def conn(fresh_db: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(fresh_db)
+    yield connection
+    await connection.close()
+
+
+def rekap(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Runs the real ``rekap`` command line."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """``rekap serve`` running in a subprocess on a free port."""
+
+    def __init__(self, env: dict[str, str], command: tuple[str, ...] = ("serve",)) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli.main", *command, "--port", str(self.port), "--workers", "1"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_until_listening(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise RuntimeError(f"rekap exited with {self.process.returncode}:\n{output}")
+            try:
+                httpx.get(self.url + "/schema/openapi.json", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise TimeoutError(f"rekap did not listen on {self.url} within {timeout} s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output or ""
+
+
+@pytest.fixture
+def server_factory() -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Started(Server):
+        def __init__(self, env: dict[str, str], command: tuple[str, ...] = ("serve",)) -> None:
+            super().__init__(env, command)
+            started.append(self)
+
+    yield Started
+    for server in started:
+        server.stop()
