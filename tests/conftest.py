@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -107,41 +108,45 @@ def free_port() -> int:
 
 
 class Server:
-    """``rekap serve`` running in a subprocess on a free port."""
+    """``rekap serve`` (or ``rekap demo``) running in a subprocess on a free port."""
 
     def __init__(self, env: dict[str, str], command: tuple[str, ...] = ("serve",)) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli.main", *command, "--port", str(self.port), "--workers", "1"],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.log = Path(tempfile.mkstemp(prefix="rekap-server-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service.cli.main", *command, "--port", str(self.port), "--workers", "1"],
+                cwd=REPO,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text()
 
     def wait_until_listening(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"rekap exited with {self.process.returncode}:\n{output}")
+                raise RuntimeError(f"rekap exited with {self.process.returncode}:\n{self.output()}")
             try:
                 httpx.get(self.url + "/schema/openapi.json", timeout=1)
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise TimeoutError(f"rekap did not listen on {self.url} within {timeout} s")
+        raise TimeoutError(f"rekap did not listen on {self.url} within {timeout} s:\n{self.output()}")
 
-    def stop(self) -> str:
+    def stop(self) -> None:
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return output or ""
+            self.process.wait()
+        self.log.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -1,0 +1,147 @@
+"""The regions API, login and health through a real ``rekap serve`` (granian) over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from service.regions.registry import import_registry
+from service.users.model import Role
+from service.users.store import upsert_user
+from tests.conftest import Server
+from tests.registry_files import kpu_registry
+
+PASSWORD = "test-secret-1234"
+
+
+@pytest.fixture
+async def loaded_db(fresh_db: str, tmp_path: Path) -> AsyncIterator[str]:
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        await import_registry(conn, kpu_registry(tmp_path))
+        await upsert_user(
+            conn, username="kpps.3404072001001", display_name="KPPS", role=Role.KPPS,
+            secret=PASSWORD, tps_code="3404072001001",
+        )
+    finally:
+        await conn.close()
+    yield fresh_db
+
+
+@pytest.fixture
+def api(loaded_db: str, server_factory: type[Server]) -> Iterator[httpx.Client]:
+    server = server_factory({"REKAP_DATABASE_URL": loaded_db})
+    server.wait_until_listening()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+def test_the_nation_lists_its_provinces(api: httpx.Client) -> None:
+    body = api.get("/api/v1/regions").json()
+    assert body["level"] == "nasional"
+    assert [c["code"] for c in body["children"]] == ["31", "34"]
+
+
+def test_a_region_has_its_path_and_children(api: httpx.Client) -> None:
+    response = api.get("/api/v1/regions/340407")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["level"]) == ("DEPOK", "kecamatan")
+    assert [p["code"] for p in body["path"]] == ["", "34", "3404"]
+    assert body["children"] == [{"code": "3404072001", "name": "CATURTUNGGAL", "level": "desa"}]
+
+
+def test_a_desa_lists_its_tps(api: httpx.Client) -> None:
+    body = api.get("/api/v1/regions/3404072001").json()
+    assert [t["code"] for t in body["tps"]] == ["3404072001001", "3404072001002", "3404072001003"]
+    assert body["tps"][0] == {
+        "code": "3404072001001", "number": 1, "name": "TPS 001",
+        "dpt_l": None, "dpt_p": None, "dpt_j": None, "dpt_synthetic": False,
+    }
+
+
+def test_a_tps_code_gives_the_tps(api: httpx.Client) -> None:
+    body = api.get("/api/v1/regions/3404072001002").json()
+    assert (body["level"], body["number"]) == ("tps", 2)
+    assert body["path"][-1]["code"] == "3404072001"
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("3499", "there is no kabupaten/kota with code 3499"), ("3404072001999", "there is no TPS with code 3404072001999")],
+)
+def test_an_unknown_code_is_404_with_a_message(api: httpx.Client, code: str, message: str) -> None:
+    response = api.get(f"/api/v1/regions/{code}")
+    assert response.status_code == 404
+    assert response.json() == {"error": "NotFound", "message": message}
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [("34.04", "digits only"), ("34x", "digits only"), ("12345", "it has 5 digits"), ("3" * 14, "it has 14 digits")],
+)
+def test_a_malformed_code_is_400_with_a_message(api: httpx.Client, code: str, fragment: str) -> None:
+    response = api.get(f"/api/v1/regions/{code}")
+    assert response.status_code == 400
+    assert fragment in response.json()["message"]
+
+
+def test_health_reports_everything_ok(api: httpx.Client) -> None:
+    response = api.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["migrations"]["detail"].endswith("none pending")
+
+
+def test_the_openapi_document_describes_the_endpoints(api: httpx.Client) -> None:
+    paths = api.get("/schema/openapi.json").json()["paths"]
+    assert {"/health", "/api/v1/regions", "/api/v1/regions/{code}", "/api/v1/auth/login"} <= set(paths)
+
+
+def test_login_gives_a_token_that_names_the_user(api: httpx.Client) -> None:
+    response = api.post("/api/v1/auth/login", json={"username": "kpps.3404072001001", "password": PASSWORD})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    me = api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (me["role"], me["tps_code"]) == ("kpps", "3404072001001")
+
+
+def test_wrong_credentials_and_missing_tokens_are_401(api: httpx.Client) -> None:
+    wrong = api.post("/api/v1/auth/login", json={"username": "kpps.3404072001001", "password": "nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["message"] == "username or password is wrong"
+    unknown = api.post("/api/v1/auth/login", json={"username": "nobody", "password": "nope"})
+    assert unknown.json() == wrong.json()
+    assert api.get("/api/v1/auth/me").status_code == 401
+    assert api.get("/api/v1/auth/me", headers={"Authorization": "Bearer forged"}).status_code == 401
+    malformed = api.post("/api/v1/auth/login", json={"username": "x"})
+    assert malformed.status_code == 400
+    assert "password" in malformed.text
+
+
+def test_health_is_503_when_redis_is_unreachable(loaded_db: str, server_factory: type[Server]) -> None:
+    server = server_factory({"REKAP_DATABASE_URL": loaded_db, "REKAP_REDIS_URL": "redis://127.0.0.1:1/0"})
+    server.wait_until_listening()
+    response = httpx.get(server.url + "/health", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["database"]["ok"], body["redis"]["ok"]) == ("unavailable", True, False)
+
+
+def test_without_a_database_health_is_503_and_reads_are_503_with_retry_after(
+    server_factory: type[Server],
+) -> None:
+    server = server_factory({"REKAP_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/rekap"})
+    server.wait_until_listening()
+    health = httpx.get(server.url + "/health", timeout=10)
+    assert health.status_code == 503
+    assert health.json()["database"]["ok"] is False
+    read = httpx.get(server.url + "/api/v1/regions/34", timeout=10)
+    assert read.status_code == 503
+    assert read.headers["retry-after"] == "5"
+    assert "try again shortly" in read.json()["message"]
