@@ -116,7 +116,16 @@ class Server:
         self.log = Path(tempfile.mkstemp(prefix="rekap-server-", suffix=".log")[1])
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service.cli.main", *command, "--port", str(self.port), "--workers", "1"],
+                [
+                    sys.executable,
+                    "-m",
+                    "service.cli.main",
+                    *command,
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    "1",
+                ],
                 cwd=REPO,
                 env={**os.environ, **env},
                 stdout=log,

@@ -19,7 +19,9 @@ async def demo_db_url() -> AsyncIterator[str]:
     await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
 
-def test_the_demo_serves_real_regions_and_working_accounts(demo_db_url: str, server_factory: type[Server]) -> None:
+def test_the_demo_serves_real_regions_and_working_accounts(
+    demo_db_url: str, server_factory: type[Server]
+) -> None:
     shared("kpu_tps_registry")
     server = server_factory({"REKAP_DATABASE_URL": demo_db_url}, command=("demo",))
     server.wait_until_listening(timeout=300)
@@ -28,14 +30,22 @@ def test_the_demo_serves_real_regions_and_working_accounts(demo_db_url: str, ser
 
     assert httpx.get(server.url + "/health", timeout=10).json()["status"] == "ok"
     diy = httpx.get(server.url + "/api/v1/regions/34", timeout=10).json()
-    assert [c["name"] for c in diy["children"]] == ["KULON PROGO", "BANTUL", "GUNUNGKIDUL", "SLEMAN", "KOTA YOGYAKARTA"]
+    assert [c["name"] for c in diy["children"]] == [
+        "KULON PROGO",
+        "BANTUL",
+        "GUNUNGKIDUL",
+        "SLEMAN",
+        "KOTA YOGYAKARTA",
+    ]
     jakarta = httpx.get(server.url + "/api/v1/regions/31", timeout=10).json()
     assert len(jakarta["children"]) == 6
 
     accounts = re.findall(r"^\s+(admin|officer|kpps)\s+(\S+)\s+(\S+)$", output, re.MULTILINE)
     assert [role for role, _, _ in accounts] == ["admin", "officer", "kpps"]
     for role, username, password in accounts:
-        login = httpx.post(server.url + "/api/v1/auth/login", json={"username": username, "password": password}, timeout=10)
+        login = httpx.post(
+            server.url + "/api/v1/auth/login", json={"username": username, "password": password}, timeout=10
+        )
         assert login.status_code == 200, login.text
         assert login.json()["user"]["role"] == role
     kpps_tps = accounts[2][1].removeprefix("kpps.")

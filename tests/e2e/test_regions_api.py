@@ -24,8 +24,12 @@ async def loaded_db(fresh_db: str, tmp_path: Path) -> AsyncIterator[str]:
     try:
         await import_registry(conn, kpu_registry(tmp_path))
         await upsert_user(
-            conn, username="kpps.3404072001001", display_name="KPPS", role=Role.KPPS,
-            secret=PASSWORD, tps_code="3404072001001",
+            conn,
+            username="kpps.3404072001001",
+            display_name="KPPS",
+            role=Role.KPPS,
+            secret=PASSWORD,
+            tps_code="3404072001001",
         )
     finally:
         await conn.close()
@@ -59,8 +63,13 @@ def test_a_desa_lists_its_tps(api: httpx.Client) -> None:
     body = api.get("/api/v1/regions/3404072001").json()
     assert [t["code"] for t in body["tps"]] == ["3404072001001", "3404072001002", "3404072001003"]
     assert body["tps"][0] == {
-        "code": "3404072001001", "number": 1, "name": "TPS 001",
-        "dpt_l": None, "dpt_p": None, "dpt_j": None, "dpt_synthetic": False,
+        "code": "3404072001001",
+        "number": 1,
+        "name": "TPS 001",
+        "dpt_l": None,
+        "dpt_p": None,
+        "dpt_j": None,
+        "dpt_synthetic": False,
     }
 
 
@@ -72,7 +81,10 @@ def test_a_tps_code_gives_the_tps(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [("3499", "there is no kabupaten/kota with code 3499"), ("3404072001999", "there is no TPS with code 3404072001999")],
+    [
+        ("3499", "there is no kabupaten/kota with code 3499"),
+        ("3404072001999", "there is no TPS with code 3404072001999"),
+    ],
 )
 def test_an_unknown_code_is_404_with_a_message(api: httpx.Client, code: str, message: str) -> None:
     response = api.get(f"/api/v1/regions/{code}")
@@ -82,7 +94,12 @@ def test_an_unknown_code_is_404_with_a_message(api: httpx.Client, code: str, mes
 
 @pytest.mark.parametrize(
     ("code", "fragment"),
-    [("34.04", "digits only"), ("34x", "digits only"), ("12345", "it has 5 digits"), ("3" * 14, "it has 14 digits")],
+    [
+        ("34.04", "digits only"),
+        ("34x", "digits only"),
+        ("12345", "it has 5 digits"),
+        ("3" * 14, "it has 14 digits"),
+    ],
 )
 def test_a_malformed_code_is_400_with_a_message(api: httpx.Client, code: str, fragment: str) -> None:
     response = api.get(f"/api/v1/regions/{code}")

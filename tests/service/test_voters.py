@@ -76,7 +76,9 @@ async def test_synthetic_voters_fill_only_the_gaps(registry: asyncpg.Connection,
     await import_voters(registry, path)
     assert await fill_synthetic_voters(registry, seed=7) == 3
     assert await dpt(registry, "3404072001001") == (108, 113, 221, False)
-    filled = await registry.fetch("SELECT code, dpt_l, dpt_p, dpt_j FROM tps WHERE dpt_synthetic ORDER BY code")
+    filled = await registry.fetch(
+        "SELECT code, dpt_l, dpt_p, dpt_j FROM tps WHERE dpt_synthetic ORDER BY code"
+    )
     assert len(filled) == 3
     assert all(20 <= r["dpt_j"] <= 300 and r["dpt_l"] + r["dpt_p"] == r["dpt_j"] for r in filled)
     assert await fill_synthetic_voters(registry, seed=7) == 0
@@ -86,7 +88,9 @@ async def test_synthetic_voters_are_reproducible_and_realistic(registry: asyncpg
     """The same seed gives the same figures, another seed others."""
     values = []
     for _ in range(2):
-        await registry.execute("UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false")
+        await registry.execute(
+            "UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false"
+        )
         await fill_synthetic_voters(registry, seed=11)
         values.append(await registry.fetch("SELECT code, dpt_j FROM tps ORDER BY code"))
     assert values[0] == values[1]
@@ -98,13 +102,19 @@ async def test_synthetic_voters_are_reproducible_and_realistic(registry: asyncpg
 async def test_real_dpt_files_flag_sirekap_misreads(conn: asyncpg.Connection) -> None:
     registry = shared("kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz")
     await import_registry(conn, registry, only=["34"])
-    report = await import_voters(conn, shared("pilpres2024_tps_diy/ppwp_tps_di_yogyakarta_20240317.csv.gz"), skip_bad=True)
+    report = await import_voters(
+        conn, shared("pilpres2024_tps_diy/ppwp_tps_di_yogyakarta_20240317.csv.gz"), skip_bad=True
+    )
     assert report.rows == 11_932
     assert report.without_data == 4_515
     assert report.updated + len(report.bad_lines) == 11_932 - 4_515
     assert all("not dpt_j" in b.reason or "limit" in b.reason for b in report.bad_lines)
     # Kulon Progo, TPS 1 of Jangkaran: 108 + 113 = 221, as the file says.
-    assert tuple(await conn.fetchrow("SELECT dpt_l, dpt_p, dpt_j FROM tps WHERE code = '3401012001001'")) == (108, 113, 221)
+    assert tuple(await conn.fetchrow("SELECT dpt_l, dpt_p, dpt_j FROM tps WHERE code = '3401012001001'")) == (
+        108,
+        113,
+        221,
+    )
     # Synthetic figures for the TPS without one follow the real register's spread.
     assert await fill_synthetic_voters(conn) == 11_932 - report.updated
     spread = """
