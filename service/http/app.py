@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from service.db.migrations import discover
 from service.db.pool import create_pool
 from service.http.auth import provide_current_user
 from service.http.errors import HANDLERS
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
+        app.state.migrations = discover()  # the files this code expects, read once
         app.state.pool = await create_pool(settings)
         app.state.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:

@@ -7,7 +7,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 from redis.exceptions import RedisError
 
-from service.db.migrations import discover, status
+from service.db.migrations import status
 from service.db.pool import CONNECTION_ERRORS
 
 
@@ -44,7 +44,7 @@ async def _database(state: State) -> tuple[Check, Check]:
     try:
         async with state.pool.acquire(timeout=3) as conn:
             await conn.fetchval("SELECT 1")
-            current = await status(conn, discover())
+            current = await status(conn, state.migrations)
     except CONNECTION_ERRORS as error:
         unknown = Check(ok=False, detail="unknown: the database is unreachable")
         return Check(ok=False, detail=f"unreachable: {error!r}"), unknown

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
+from service.db.pool import quote_ident
 from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import Server
+from tests.conftest import RUN_ID, Server, admin, database_url
 from tests.registry_files import kpu_registry
 
 PASSWORD = "test-secret-1234"
 
 
-@pytest.fixture
-async def loaded_db(fresh_db: str, tmp_path: Path) -> AsyncIterator[str]:
-    conn = await asyncpg.connect(fresh_db)
+@pytest.fixture(scope="module")
+async def loaded_db(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """One database and one server for the module: these tests only read."""
+    name = f"rekap_test_{RUN_ID}_api"
+    await admin(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_db)}")
+    conn = await asyncpg.connect(database_url(name))
     try:
-        await import_registry(conn, kpu_registry(tmp_path))
+        await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("api")))
         await upsert_user(
             conn,
             username="kpps.3404072001001",
@@ -33,15 +36,19 @@ async def loaded_db(fresh_db: str, tmp_path: Path) -> AsyncIterator[str]:
         )
     finally:
         await conn.close()
-    yield fresh_db
+    yield database_url(name)
+    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
 
-@pytest.fixture
-def api(loaded_db: str, server_factory: type[Server]) -> Iterator[httpx.Client]:
-    server = server_factory({"REKAP_DATABASE_URL": loaded_db})
-    server.wait_until_listening()
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield client
+@pytest.fixture(scope="module")
+def api(loaded_db: str) -> Iterator[httpx.Client]:
+    server = Server({"REKAP_DATABASE_URL": loaded_db})
+    try:
+        server.wait_until_listening()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            yield client
+    finally:
+        server.stop()
 
 
 def test_the_nation_lists_its_provinces(api: httpx.Client) -> None:
