@@ -20,7 +20,9 @@ import pytest
 
 from service.db.migrations import discover, migrate
 from service.db.pool import quote_ident
+from service.regions.registry import import_registry
 from service.settings import Settings
+from tests.registry_files import kpu_registry
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -85,6 +87,13 @@ async def conn(fresh_db: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(fresh_db)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def regions(conn: asyncpg.Connection, tmp_path: Path) -> asyncpg.Connection:
+    """A fresh database holding the small registry of tests/registry_files.py."""
+    await import_registry(conn, kpu_registry(tmp_path))
+    return conn
 
 
 def rekap(

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import asyncpg
 import pytest
-
-from service.regions.registry import import_registry
-from tests.registry_files import kpu_registry
-
-
-@pytest.fixture
-async def regions(conn: asyncpg.Connection, tmp_path: Path) -> asyncpg.Connection:
-    await import_registry(conn, kpu_registry(tmp_path))
-    return conn
 
 
 async def test_ppwp_2024_is_seeded_with_its_three_pairs(conn: asyncpg.Connection) -> None:

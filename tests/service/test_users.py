@@ -1,25 +1,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from service.errors import AuthenticationFailed, InvalidInput, NotFound
 from service.regions.codes import Level
-from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import login, upsert_user, user_for_token
-from tests.registry_files import kpu_registry
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-async def regions(conn: asyncpg.Connection, tmp_path: Path) -> asyncpg.Connection:
-    await import_registry(conn, kpu_registry(tmp_path))
-    return conn
 
 
 async def test_an_officer_is_scoped_to_a_region_at_its_level(regions: asyncpg.Connection) -> None:

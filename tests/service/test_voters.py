@@ -9,13 +9,7 @@ from service.regions.files import ImportRejected
 from service.regions.registry import import_registry
 from service.regions.voters import fill_synthetic_voters, import_voters
 from tests.conftest import shared
-from tests.registry_files import VOTERS_HEADER, kpu_registry, write_csv
-
-
-@pytest.fixture
-async def registry(conn: asyncpg.Connection, tmp_path: Path) -> asyncpg.Connection:
-    await import_registry(conn, kpu_registry(tmp_path))
-    return conn
+from tests.registry_files import VOTERS_HEADER, write_csv
 
 
 async def dpt(conn: asyncpg.Connection, code: str) -> tuple[object, ...]:
@@ -23,7 +17,7 @@ async def dpt(conn: asyncpg.Connection, code: str) -> tuple[object, ...]:
     return tuple(row)
 
 
-async def test_a_good_file_sets_the_dpt(registry: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_a_good_file_sets_the_dpt(regions: asyncpg.Connection, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "voters.csv",
         VOTERS_HEADER,
@@ -32,15 +26,15 @@ async def test_a_good_file_sets_the_dpt(registry: asyncpg.Connection, tmp_path: 
             ["3404072001002", "34", "", "", "", ""],  # not yet published: no DPT, not an error
         ],
     )
-    report = await import_voters(registry, path)
+    report = await import_voters(regions, path)
     assert (report.updated, report.without_data, report.bad_lines) == (1, 1, [])
-    assert await dpt(registry, "3404072001001") == (108, 113, 221, False)
-    assert await dpt(registry, "3404072001002") == (None, None, None, False)
-    again = await import_voters(registry, path)
+    assert await dpt(regions, "3404072001001") == (108, 113, 221, False)
+    assert await dpt(regions, "3404072001002") == (None, None, None, False)
+    again = await import_voters(regions, path)
     assert (again.updated, again.unchanged) == (0, 1)
 
 
-async def test_inconsistent_dpt_lines_are_bad(registry: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_inconsistent_dpt_lines_are_bad(regions: asyncpg.Connection, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "voters.csv",
         VOTERS_HEADER,
@@ -55,7 +49,7 @@ async def test_inconsistent_dpt_lines_are_bad(registry: asyncpg.Connection, tmp_
         ],
     )
     with pytest.raises(ImportRejected) as caught:
-        await import_voters(registry, path)
+        await import_voters(regions, path)
     bad = {b.line: b.reason for b in caught.value.report.bad_lines}
     assert bad == {
         3: "dpt_l 112 + dpt_p 127 = 239, not dpt_j 249",
@@ -65,38 +59,38 @@ async def test_inconsistent_dpt_lines_are_bad(registry: asyncpg.Connection, tmp_
         7: "kode_tps 3404072001001 already appeared on line 2",
         8: "kode_tps '34040720010' is not a 13-digit TPS code",
     }
-    assert await dpt(registry, "3404072001001") == (None, None, None, False)
-    report = await import_voters(registry, path, skip_bad=True)
+    assert await dpt(regions, "3404072001001") == (None, None, None, False)
+    report = await import_voters(regions, path, skip_bad=True)
     assert report.updated == 1
-    assert await dpt(registry, "3404072001001") == (108, 113, 221, False)
+    assert await dpt(regions, "3404072001001") == (108, 113, 221, False)
 
 
-async def test_synthetic_voters_fill_only_the_gaps(registry: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_synthetic_voters_fill_only_the_gaps(regions: asyncpg.Connection, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "v.csv", VOTERS_HEADER, [["3404072001001", "34", "221", "108", "113", "1"]])
-    await import_voters(registry, path)
-    assert await fill_synthetic_voters(registry, seed=7) == 3
-    assert await dpt(registry, "3404072001001") == (108, 113, 221, False)
-    filled = await registry.fetch(
+    await import_voters(regions, path)
+    assert await fill_synthetic_voters(regions, seed=7) == 3
+    assert await dpt(regions, "3404072001001") == (108, 113, 221, False)
+    filled = await regions.fetch(
         "SELECT code, dpt_l, dpt_p, dpt_j FROM tps WHERE dpt_synthetic ORDER BY code"
     )
     assert len(filled) == 3
     assert all(20 <= r["dpt_j"] <= 300 and r["dpt_l"] + r["dpt_p"] == r["dpt_j"] for r in filled)
-    assert await fill_synthetic_voters(registry, seed=7) == 0
+    assert await fill_synthetic_voters(regions, seed=7) == 0
 
 
-async def test_synthetic_voters_are_reproducible_and_realistic(registry: asyncpg.Connection) -> None:
+async def test_synthetic_voters_are_reproducible_and_realistic(regions: asyncpg.Connection) -> None:
     """The same seed gives the same figures, another seed others."""
     values = []
     for _ in range(2):
-        await registry.execute(
+        await regions.execute(
             "UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false"
         )
-        await fill_synthetic_voters(registry, seed=11)
-        values.append(await registry.fetch("SELECT code, dpt_j FROM tps ORDER BY code"))
+        await fill_synthetic_voters(regions, seed=11)
+        values.append(await regions.fetch("SELECT code, dpt_j FROM tps ORDER BY code"))
     assert values[0] == values[1]
-    await registry.execute("UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false")
-    await fill_synthetic_voters(registry, seed=12)
-    assert await registry.fetch("SELECT code, dpt_j FROM tps ORDER BY code") != values[0]
+    await regions.execute("UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false")
+    await fill_synthetic_voters(regions, seed=12)
+    assert await regions.fetch("SELECT code, dpt_j FROM tps ORDER BY code") != values[0]
 
 
 async def test_real_dpt_files_flag_sirekap_misreads(conn: asyncpg.Connection) -> None:
