@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,36 +51,57 @@ async def admin(sql: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def scratch_database(*, template: str | None = None, create: bool = True) -> AsyncIterator[str]:
+    """A database of this test run, dropped on leaving; yields its URL.
+
+    ``template`` copies a database; ``create=False`` only names one (for code that creates it).
+    """
+    name = f"rekap_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    if create:
+        copy = f" TEMPLATE {quote_ident(template)}" if template else ""
+        await admin(f"CREATE DATABASE {quote_ident(name)}{copy}")
+    try:
+        yield database_url(name)
+    finally:
+        await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 @pytest.fixture(scope="session")
 async def template_db() -> AsyncIterator[str]:
-    """A migrated database for this test run, copied by ``fresh_db``."""
-    name = f"rekap_test_{RUN_ID}_template"
-    await admin(f"CREATE DATABASE {quote_ident(name)}")
-    conn = await asyncpg.connect(database_url(name))
-    try:
-        await migrate(conn, discover())
-    finally:
-        await conn.close()
-    yield name
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    """The name of a migrated database for this test run, copied by ``fresh_db``."""
+    async with scratch_database() as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, discover())
+        finally:
+            await conn.close()
+        yield database_name(url)
 
 
 @pytest.fixture
 async def fresh_db(template_db: str) -> AsyncIterator[str]:
     """The URL of a new, migrated, empty database of its own, dropped after the test."""
-    name = f"rekap_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    await admin(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_db)}")
-    yield database_url(name)
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    async with scratch_database(template=template_db) as url:
+        yield url
 
 
 @pytest.fixture
 async def empty_db() -> AsyncIterator[str]:
     """The URL of a new database with no schema at all."""
-    name = f"rekap_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    await admin(f"CREATE DATABASE {quote_ident(name)}")
-    yield database_url(name)
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    async with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def absent_db_url() -> AsyncIterator[str]:
+    """The URL of a database that does not exist yet (dropped after the test if it was created)."""
+    async with scratch_database(create=False) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import gzip
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import msgspec
 
 from service.errors import InvalidInput
 
 _GZIP_MAGIC = b"\x1f\x8b"
+T = TypeVar("T")
 
 
 class BadLine(msgspec.Struct, frozen=True):
@@ -43,6 +44,32 @@ class ImportRejected(InvalidInput):
             "(fix them, or pass --skip-bad to import the good lines)"
         )
         self.report = report
+
+
+class BadRow(Exception):
+    """Raised by a line parser: the line is reported with this reason and left out."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def checked_rows(
+    lines: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    parse: Callable[[int, list[str]], T],
+    report: ImportReport,
+) -> Iterator[T]:
+    """Parses each data line, counting it and recording every bad one in ``report``."""
+    for line, fields in lines:
+        report.rows += 1
+        if len(fields) != len(header):
+            report.bad_lines.append(BadLine(line, f"expected {len(header)} columns, found {len(fields)}"))
+            continue
+        try:
+            yield parse(line, fields)
+        except BadRow as bad:
+            report.bad_lines.append(BadLine(line, bad.reason))
 
 
 def read_csv(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:

@@ -16,7 +16,7 @@ import asyncpg
 
 from service.errors import InvalidInput
 from service.regions.codes import CODE_LENGTHS, InvalidCode, Level, level_of
-from service.regions.files import BadLine, ImportRejected, ImportReport, read_csv
+from service.regions.files import BadLine, BadRow, ImportRejected, ImportReport, checked_rows, read_csv
 
 KPU_HEADER = ["kode", "nama", "kpu_id", "tingkat", "kode_induk"]
 KEMENDAGRI_HEADER = ["kode", "nama", "level", "kode_induk"]
@@ -42,18 +42,12 @@ class _Parser(NamedTuple):
     parse: Callable[[int, list[str]], RegistryRow]
 
 
-class _Bad(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _parse_kpu(line: int, fields: list[str]) -> RegistryRow:
     code, name, kpu_id, tingkat, parent = fields
     if tingkat not in {"1", "2", "3", "4", "5"}:
-        raise _Bad(f"tingkat {tingkat!r} is not a level from 1 (provinsi) to 5 (TPS)")
+        raise BadRow(f"tingkat {tingkat!r} is not a level from 1 (provinsi) to 5 (TPS)")
     if kpu_id and not kpu_id.isdigit():
-        raise _Bad(f"kpu_id {kpu_id!r} is not a number")
+        raise BadRow(f"kpu_id {kpu_id!r} is not a number")
     return _checked(line, code, Level(int(tingkat)), name, parent, int(kpu_id) if kpu_id else None)
 
 
@@ -61,10 +55,10 @@ def _parse_kemendagri(line: int, fields: list[str]) -> RegistryRow:
     code, name, level_name, parent = fields
     level = _KEMENDAGRI_LEVELS.get(level_name)
     if level is None:
-        raise _Bad(f"level {level_name!r} is not one of {', '.join(_KEMENDAGRI_LEVELS)}")
+        raise BadRow(f"level {level_name!r} is not one of {', '.join(_KEMENDAGRI_LEVELS)}")
     parts = code.split(".")
     if len(parts) != level:
-        raise _Bad(f"kode {code!r} has {len(parts)} dotted parts; a {level.title} code has {level}")
+        raise BadRow(f"kode {code!r} has {len(parts)} dotted parts; a {level.title} code has {level}")
     return _checked(line, code.replace(".", ""), level, name, parent.replace(".", ""), None)
 
 
@@ -72,16 +66,16 @@ def _checked(line: int, code: str, level: Level, name: str, parent: str, kpu_id:
     try:
         actual = level_of(code)
     except InvalidCode as error:
-        raise _Bad(f"kode {code!r}: {error.reason}") from None
+        raise BadRow(f"kode {code!r}: {error.reason}") from None
     if actual is not level:
-        raise _Bad(
+        raise BadRow(
             f"kode {code!r} has {len(code)} digits, but a {level.title} code has {CODE_LENGTHS[level]}"
         )
     if not name.strip():
-        raise _Bad("nama is empty")
+        raise BadRow("nama is empty")
     expected_parent = code[: CODE_LENGTHS[Level(level - 1)]] if level > Level.PROVINSI else ""
     if parent != expected_parent:
-        raise _Bad(
+        raise BadRow(
             f"kode_induk {parent!r} should be {expected_parent!r}"
             if expected_parent
             else f"a provinsi has no kode_induk, found {parent!r}"
@@ -181,16 +175,7 @@ async def import_registry(
     parser = _parser_for(path, header)
 
     def rows() -> Iterator[RegistryRow]:
-        for line, fields in lines:
-            report.rows += 1
-            if len(fields) != len(header):
-                report.bad_lines.append(BadLine(line, f"expected {len(header)} columns, found {len(fields)}"))
-                continue
-            try:
-                row = parser.parse(line, fields)
-            except _Bad as bad:
-                report.bad_lines.append(BadLine(line, bad.reason))
-                continue
+        for row in checked_rows(lines, header, parser.parse, report):
             if in_scope(row.code, prefixes):
                 yield row
             else:

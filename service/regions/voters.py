@@ -14,7 +14,7 @@ import asyncpg
 
 from service.errors import InvalidInput
 from service.regions.codes import InvalidCode, Level, level_of
-from service.regions.files import BadLine, ImportRejected, ImportReport, read_csv
+from service.regions.files import BadLine, BadRow, ImportRejected, ImportReport, checked_rows, read_csv
 from service.regions.registry import check_scope, in_scope
 
 # Pemilu 2024: at most 300 voters per TPS (Pilkada 2024: 600).
@@ -38,17 +38,17 @@ def _parse(line: int, values: dict[str, str], max_dpt: int) -> VoterRow | None:
     except InvalidCode:
         is_tps = False
     if not is_tps:
-        raise ValueError(f"kode_tps {code!r} is not a 13-digit TPS code")
+        raise BadRow(f"kode_tps {code!r} is not a 13-digit TPS code")
     raw = [values["dpt_l"], values["dpt_p"], values["dpt_j"]]
     if not any(raw):
         return None
     if not all(v.isdigit() for v in raw):
-        raise ValueError(f"dpt_l, dpt_p, dpt_j must be whole numbers, found {', '.join(raw)}")
+        raise BadRow(f"dpt_l, dpt_p, dpt_j must be whole numbers, found {', '.join(raw)}")
     dpt_l, dpt_p, dpt_j = (int(v) for v in raw)
     if dpt_l + dpt_p != dpt_j:
-        raise ValueError(f"dpt_l {dpt_l} + dpt_p {dpt_p} = {dpt_l + dpt_p}, not dpt_j {dpt_j}")
+        raise BadRow(f"dpt_l {dpt_l} + dpt_p {dpt_p} = {dpt_l + dpt_p}, not dpt_j {dpt_j}")
     if dpt_j > max_dpt:
-        raise ValueError(f"dpt_j {dpt_j} exceeds the {max_dpt}-voter limit of a TPS")
+        raise BadRow(f"dpt_j {dpt_j} exceeds the {max_dpt}-voter limit of a TPS")
     return VoterRow(line, code, dpt_l, dpt_p, dpt_j)
 
 
@@ -94,17 +94,11 @@ async def import_voters(
     if missing:
         raise InvalidInput(f"{path}: the header lacks the column(s) {', '.join(missing)}")
 
+    def parse(line: int, fields: list[str]) -> VoterRow | None:
+        return _parse(line, dict(zip(header, fields, strict=True)), max_dpt)
+
     def rows() -> Iterator[VoterRow]:
-        for line, fields in lines:
-            report.rows += 1
-            if len(fields) != len(header):
-                report.bad_lines.append(BadLine(line, f"expected {len(header)} columns, found {len(fields)}"))
-                continue
-            try:
-                row = _parse(line, dict(zip(header, fields, strict=True)), max_dpt)
-            except ValueError as bad:
-                report.bad_lines.append(BadLine(line, str(bad)))
-                continue
+        for row in checked_rows(lines, header, parse, report):
             if row is None:
                 report.without_data += 1
             elif in_scope(row.code, prefixes):

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from service.db.pool import quote_ident
-from tests.conftest import RUN_ID, Server, admin, database_url, shared
-
-
-@pytest.fixture
-async def demo_db_url() -> AsyncIterator[str]:
-    name = f"rekap_test_{RUN_ID}_demo"
-    yield database_url(name)
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+from tests.conftest import Server, shared
 
 
 def test_the_demo_serves_real_regions_and_working_accounts(
-    demo_db_url: str, server_factory: type[Server]
+    absent_db_url: str, server_factory: type[Server]
 ) -> None:
     shared("kpu_tps_registry")
-    server = server_factory({"REKAP_DATABASE_URL": demo_db_url}, command=("demo",))
+    server = server_factory({"REKAP_DATABASE_URL": absent_db_url}, command=("demo",))
     server.wait_until_listening(timeout=300)
     output = server.output()
     assert f"rekap demo: {server.url}" in output

@@ -8,11 +8,10 @@ import asyncpg
 import httpx
 import pytest
 
-from service.db.pool import quote_ident
 from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import RUN_ID, Server, admin, database_url
+from tests.conftest import Server, scratch_database
 from tests.registry_files import kpu_registry
 
 PASSWORD = "test-secret-1234"
@@ -21,23 +20,21 @@ PASSWORD = "test-secret-1234"
 @pytest.fixture(scope="module")
 async def loaded_db(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """One database and one server for the module: these tests only read."""
-    name = f"rekap_test_{RUN_ID}_api"
-    await admin(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_db)}")
-    conn = await asyncpg.connect(database_url(name))
-    try:
-        await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("api")))
-        await upsert_user(
-            conn,
-            username="kpps.3404072001001",
-            display_name="KPPS",
-            role=Role.KPPS,
-            secret=PASSWORD,
-            tps_code="3404072001001",
-        )
-    finally:
-        await conn.close()
-    yield database_url(name)
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("api")))
+            await upsert_user(
+                conn,
+                username="kpps.3404072001001",
+                display_name="KPPS",
+                role=Role.KPPS,
+                secret=PASSWORD,
+                tps_code="3404072001001",
+            )
+        finally:
+            await conn.close()
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from service.db.migrations import SQL_DIR, discover, migrate, status
-from service.db.pool import quote_ident
 from service.errors import MigrationError
-from tests.conftest import admin, database_url, rekap
+from tests.conftest import rekap
 
 
 @pytest.fixture
@@ -93,14 +91,6 @@ def test_two_files_with_one_number_are_refused(sql_copy: Path) -> None:
     (sql_copy / "001_again.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="used by two files"):
         discover(sql_copy)
-
-
-@pytest.fixture
-async def absent_db_url(empty_db: str) -> AsyncIterator[str]:
-    """A database URL whose database does not exist yet (dropped after the test if created)."""
-    name = empty_db.rsplit("/", 1)[1] + "_cli"
-    yield database_url(name)
-    await admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
 
 def test_the_command_creates_the_database_and_migrates(absent_db_url: str) -> None:

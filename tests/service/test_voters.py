@@ -80,17 +80,17 @@ async def test_synthetic_voters_fill_only_the_gaps(regions: asyncpg.Connection, 
 
 async def test_synthetic_voters_are_reproducible_and_realistic(regions: asyncpg.Connection) -> None:
     """The same seed gives the same figures, another seed others."""
-    values = []
-    for _ in range(2):
+
+    async def fill(seed: int) -> list[asyncpg.Record]:
         await regions.execute(
             "UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false"
         )
-        await fill_synthetic_voters(regions, seed=11)
-        values.append(await regions.fetch("SELECT code, dpt_j FROM tps ORDER BY code"))
-    assert values[0] == values[1]
-    await regions.execute("UPDATE tps SET dpt_l = NULL, dpt_p = NULL, dpt_j = NULL, dpt_synthetic = false")
-    await fill_synthetic_voters(regions, seed=12)
-    assert await regions.fetch("SELECT code, dpt_j FROM tps ORDER BY code") != values[0]
+        await fill_synthetic_voters(regions, seed=seed)
+        return await regions.fetch("SELECT code, dpt_j FROM tps ORDER BY code")
+
+    first = await fill(11)
+    assert await fill(11) == first
+    assert await fill(12) != first
 
 
 async def test_real_dpt_files_flag_sirekap_misreads(conn: asyncpg.Connection) -> None:
