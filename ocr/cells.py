@@ -1,0 +1,85 @@
+"""Turn the image of one printed digit box into the features the digit model reads.
+
+The same function prepares the training crops and the boxes cut from a photo, so the model
+never sees a difference between the two that the preparation introduced.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+SIZE = 32
+INSET = 0.14
+"""Share of the box cut away on each side so that the printed border is not read as ink."""
+
+Gray = npt.NDArray[np.uint8]
+Features = npt.NDArray[np.float32]
+
+_HOG = cv2.HOGDescriptor((SIZE, SIZE), (16, 16), (8, 8), (8, 8), 9)
+
+
+def ink_map(box: Gray) -> npt.NDArray[np.float32]:
+    """Ink strength 0..1 inside the box, independent of lighting and ink colour."""
+    h, w = box.shape
+    dy, dx = int(h * INSET), int(w * INSET)
+    inner = box[dy : h - dy, dx : w - dx].astype(np.float32)
+    if inner.size == 0:
+        return np.zeros((1, 1), np.float32)
+    paper = float(np.percentile(inner, 90))
+    ink = np.clip((paper - inner) / max(paper * 0.55, 20.0), 0.0, 1.0)
+    ink[ink < 0.3] = 0.0
+    return _drop_border_lines(ink)
+
+
+def _drop_border_lines(ink: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Remove straight rules left of the printed border (long thin horizontal/vertical runs)."""
+    h, w = ink.shape
+    binary = (ink > 0).astype(np.uint8)
+    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(w * 0.8)), 1)))
+    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(h * 0.8)))))
+    rules = (horizontal | vertical).astype(bool)
+    edge = np.zeros_like(rules)
+    band_y, band_x = max(1, h // 6), max(1, w // 6)
+    edge[:band_y, :] = edge[-band_y:, :] = True
+    edge[:, :band_x] = edge[:, -band_x:] = True
+    out = ink.copy()
+    out[rules & edge] = 0.0
+    return out
+
+
+def ink_share(ink: npt.NDArray[np.float32]) -> float:
+    """Share of the box covered by ink: near zero for an empty box."""
+    return float((ink > 0.3).mean()) if ink.size else 0.0
+
+
+def centred(ink: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The ink scaled into a SIZE×SIZE square, keeping its aspect ratio, centred by its box."""
+    ys, xs = np.nonzero(ink > 0.3)
+    out = np.zeros((SIZE, SIZE), np.float32)
+    if len(ys) < 3:
+        return out
+    glyph = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    gh, gw = glyph.shape
+    scale = (SIZE - 6) / max(gh, gw)
+    nh, nw = max(1, round(gh * scale)), max(1, round(gw * scale))
+    glyph = cv2.resize(glyph, (nw, nh), interpolation=cv2.INTER_AREA)
+    y0, x0 = (SIZE - nh) // 2, (SIZE - nw) // 2
+    out[y0 : y0 + nh, x0 : x0 + nw] = glyph
+    return out
+
+
+def features(box: Gray) -> Features:
+    """HOG of the centred ink plus a coarse ink image and the glyph's shape ratios."""
+    ink = ink_map(box)
+    square = centred(ink)
+    hog = _HOG.compute((square * 255).astype(np.uint8)).ravel()
+    coarse = cv2.resize(square, (8, 8), interpolation=cv2.INTER_AREA).ravel()
+    ys, xs = np.nonzero(ink > 0.3)
+    if len(ys):
+        h, w = ink.shape
+        shape = [(ys.max() - ys.min() + 1) / h, (xs.max() - xs.min() + 1) / w, ink_share(ink) * 4]
+    else:
+        shape = [0.0, 0.0, 0.0]
+    return np.concatenate([hog, coarse, np.asarray(shape, np.float32)]).astype(np.float32)

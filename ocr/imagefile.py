@@ -1,0 +1,93 @@
+"""Open a photo safely: recognise its format and size from the header before decoding.
+
+A decompression bomb (a small file that decodes to billions of pixels) is refused from its
+header alone, before any pixel is allocated.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ocr.reading import Retake
+
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 600
+"""Below this the digit boxes are a few pixels wide."""
+
+
+class Unreadable(Exception):
+    def __init__(self, reason: Retake, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def sniff(data: bytes) -> tuple[str, int, int]:
+    """Format and (width, height) from the file header."""
+    if data.startswith(b"\xff\xd8"):
+        return ("jpeg", *_jpeg_size(data))
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        if len(data) < 24:
+            raise Unreadable(Retake.DAMAGED, "PNG header is cut short")
+        width, height = struct.unpack(">II", data[16:24])
+        return "png", width, height
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ("webp", *_webp_size(data))
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        raise Unreadable(Retake.NOT_AN_IMAGE, "HEIC photos are not accepted; set the camera to JPEG ('Most compatible')")
+    raise Unreadable(Retake.NOT_AN_IMAGE, "not a JPEG, PNG or WebP file")
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            raise Unreadable(Retake.DAMAGED, "JPEG structure is broken")
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + length
+    raise Unreadable(Retake.DAMAGED, "JPEG has no image header")
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8 " and len(data) >= 30:
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    raise Unreadable(Retake.DAMAGED, "WebP header is cut short")
+
+
+def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.uint8]:
+    """The photo as 8-bit grey, or ``Unreadable`` with the reason."""
+    kind, width, height = sniff(data)
+    if width * height > max_pixels:
+        raise Unreadable(Retake.TOO_LARGE, f"{width}×{height} pixels is more than {max_pixels:,}")
+    if min(width, height) < MIN_SIDE:
+        raise Unreadable(Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None or sorted(image.shape) != sorted((height, width)):
+        raise Unreadable(Retake.DAMAGED, "the image data could not be decoded")
+    if kind == "jpeg" and b"\xff\xd9" not in data[-64:] and _grey_tail(image):
+        raise Unreadable(Retake.DAMAGED, "the JPEG file is cut short (the upload did not finish)")
+    return image  # type: ignore[no-any-return]
+
+
+def _grey_tail(image: npt.NDArray[np.uint8]) -> bool:
+    """A cut-short JPEG decodes with its missing rows filled in one flat grey."""
+    tail = image[-max(2, image.shape[0] // 50) :]
+    return bool(tail.min() == tail.max())

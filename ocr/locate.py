@@ -1,0 +1,142 @@
+"""Find the form in a photo by its corner fiducials and map it onto the template.
+
+Each corner of every page carries the same mark: two solid squares touching at a corner,
+along the "\\" diagonal. Four found marks give a homography; with one hidden (a thumb, a
+fold) the fourth corner is inferred from the other three as a parallelogram. A mark that
+would lie outside the photo means the page was cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ocr.templates import HEIGHT, WIDTH, PageTemplate
+
+Points = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    x: float
+    y: float
+    size: float
+    backslash: bool
+    """The two squares lie along "\\" (page upright or upside down) rather than "/"."""
+
+
+@dataclass(frozen=True)
+class Located:
+    corners: Points
+    """Photo coordinates of the template's TL, TR, BL, BR fiducials (float32, 4×2)."""
+    inferred: int
+    """How many corners were inferred rather than seen."""
+
+
+class NotLocated(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def candidates(gray: npt.NDArray[np.uint8]) -> list[Candidate]:
+    h, w = gray.shape
+    block = max(31, (min(h, w) // 12) | 1)
+    dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
+    dark &= (gray < np.percentile(gray, 60)).astype(np.uint8)
+    count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
+    lo, hi = 0.008 * max(h, w), 0.06 * max(h, w)
+    out = []
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if not (lo <= bw <= hi and lo <= bh <= hi and 0.6 < bw / bh < 1.6 and 0.3 < area / (bw * bh) < 0.75):
+            continue
+        patch = dark[y : y + bh, x : x + bw]
+        my, mx = bh // 2, bw // 2
+        q = [patch[:my, :mx].mean(), patch[:my, mx:].mean(), patch[my:, :mx].mean(), patch[my:, mx:].mean()]
+        if min(q[0], q[3]) > 0.6 and max(q[1], q[2]) < 0.35:
+            out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, True))
+        elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.35:
+            out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, False))
+    return out
+
+
+def locate(gray: npt.NDArray[np.uint8]) -> Located:
+    """The four corners of the form in the photo, in template order for an upright page.
+
+    The order assumes the page is upright or upside down when the marks are "\\", and turned a
+    quarter when they are "/"; which of the two is settled later by the page's layout.
+    """
+    found = candidates(gray)
+    if not found:
+        raise NotLocated("no_form")
+    backslash = sum(c.backslash for c in found) >= len(found) / 2
+    marks = [c for c in found if c.backslash == backslash]
+    size = float(np.median([c.size for c in marks]))
+    marks = [c for c in marks if 0.6 * size < c.size < 1.6 * size]
+    pts = np.array([(c.x, c.y) for c in marks], np.float32)
+    h, w = gray.shape
+    image_corners = np.array([(0, 0), (w, 0), (0, h), (w, h)], np.float32)
+    picked: list[npt.NDArray[np.float32] | None] = []
+    for corner in image_corners:
+        distances = np.linalg.norm(pts - corner, axis=1)
+        best = int(np.argmin(distances))
+        picked.append(pts[best] if distances[best] < 0.45 * np.hypot(w, h) else None)
+    # A point chosen for two corners belongs to neither with certainty: keep the closer.
+    for i in range(4):
+        for j in range(i + 1, 4):
+            a, b = picked[i], picked[j]
+            if a is not None and b is not None and np.allclose(a, b):
+                di = np.linalg.norm(a - image_corners[i])
+                dj = np.linalg.norm(b - image_corners[j])
+                picked[j if di <= dj else i] = None
+    missing = [i for i, p in enumerate(picked) if p is None]
+    if len(missing) > 1:
+        raise NotLocated("cut_off" if len(marks) >= 2 else "no_form")
+    if missing:
+        i = missing[0]
+        opposite = 3 - i
+        a, b = (k for k in range(4) if k not in (i, opposite))
+        guess = picked[a] + picked[b] - picked[opposite]  # type: ignore[operator]
+        if not (0 <= guess[0] < w and 0 <= guess[1] < h):
+            raise NotLocated("cut_off")
+        picked[i] = guess
+    corners = np.array(picked, np.float32)
+    if not _plausible(corners):
+        raise NotLocated("no_form")
+    if not backslash:
+        # Turned a quarter: the photo's TL..BR corners are the page's BL, TL, BR, TR.
+        corners = corners[[1, 3, 0, 2]]
+    return Located(corners, len(missing))
+
+
+def _plausible(corners: Points) -> bool:
+    """Convex, not collapsed, and no side shorter than a fifth of its opposite."""
+    tl, tr, bl, br = corners
+    quad = np.array([tl, tr, br, bl], np.float32)
+    if not cv2.isContourConvex(quad) or cv2.contourArea(quad) < 1000:
+        return False
+    sides = [np.linalg.norm(tr - tl), np.linalg.norm(br - bl), np.linalg.norm(bl - tl), np.linalg.norm(br - tr)]
+    return min(sides[0], sides[1]) > 0.2 * max(sides[0], sides[1]) and min(sides[2], sides[3]) > 0.2 * max(sides[2], sides[3])
+
+
+def homography(corners: Points, template: PageTemplate, scale: float) -> npt.NDArray[np.float64]:
+    """Photo → template pixels at ``scale`` (1.0 = the 2000×3000 rendering)."""
+    target = np.array(template.fiducials, np.float32) * scale
+    matrix, _ = cv2.findHomography(corners, target)
+    if matrix is None:
+        raise NotLocated("no_form")
+    return matrix
+
+
+def rotations(corners: Points) -> list[Points]:
+    """The corners as they are and turned half a turn (upside-down photo)."""
+    return [corners, corners[[3, 2, 1, 0]]]
+
+
+def rectify(gray: npt.NDArray[np.uint8], matrix: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.uint8]:
+    size = (round(WIDTH * scale), round(HEIGHT * scale))
+    return cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)  # type: ignore[no-any-return]

@@ -1,0 +1,86 @@
+"""What the reader returns: readings and refusals are values, not exceptions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+from ocr.form import Page
+
+Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+"""Corners of a region in the original photo: top-left, top-right, bottom-right, bottom-left."""
+
+
+class Retake(StrEnum):
+    """Why a photo cannot be read; each has a message for the officer holding the phone."""
+
+    NOT_AN_IMAGE = "not_an_image"
+    DAMAGED = "damaged"
+    TOO_LARGE = "too_large"
+    TOO_SMALL = "too_small"
+    NO_FORM = "no_form"
+    OTHER_FORM = "other_form"
+    CUT_OFF = "cut_off"
+    BLURRY = "blurry"
+    DARK = "dark"
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+
+_MESSAGES = {
+    Retake.NOT_AN_IMAGE: "This file is not a photo (JPEG, PNG or WebP). Take a photo of the form page and upload it.",
+    Retake.DAMAGED: "The photo file is damaged or incomplete. Upload it again or take a new photo.",
+    Retake.TOO_LARGE: "The photo is too large. Use the phone camera's normal setting and take it again.",
+    Retake.TOO_SMALL: "The photo is too small to read the numbers. Take it closer, the whole page filling the screen.",
+    Retake.NO_FORM: "No C.Hasil form was found in the photo. Photograph the whole page, with its four black corner marks.",
+    Retake.OTHER_FORM: "This is not a page of form C.Hasil-PPWP (president). Photograph the right form.",
+    Retake.CUT_OFF: "Part of the page is outside the photo. Step back so that all four black corner marks are visible.",
+    Retake.BLURRY: "The photo is too blurry to read the numbers. Hold the phone still and take it again.",
+    Retake.DARK: "The photo is too dark. Take it again in better light, without shadow on the page.",
+}
+
+
+class Alternative(msgspec.Struct, frozen=True, array_like=True):
+    value: int | None
+    probability: float
+
+
+class FieldReading(msgspec.Struct, frozen=True):
+    name: str
+    value: int | None
+    """The most probable value; ``None`` when every box is empty."""
+    confidence: float
+    alternatives: list[Alternative]
+    """The most probable values, best first (the first is ``value``)."""
+    digits: list[list[Alternative]]
+    """Per box (hundreds, tens, ones): the most probable digits; ``None`` = empty or crossed out."""
+    quad: Quad
+    """The field's three boxes in the original photo, for a reviewer's crop."""
+    bubbles: list[int | None] | None = None
+    """Page 2: the blackened bubble per column (``None``: none or several)."""
+
+
+class PageReading(msgspec.Struct, frozen=True, tag="page"):
+    page: Page
+    page_confidence: float
+    rotated: int
+    """Degrees the photo was turned to stand upright (0, 90, 180, 270)."""
+    fields: list[FieldReading]
+    corners_inferred: int
+    timings_ms: dict[str, float]
+    reader_version: str
+
+    def field(self, name: str) -> FieldReading:
+        return next(f for f in self.fields if f.name == name)
+
+
+class Rejected(msgspec.Struct, frozen=True, tag="rejected"):
+    reason: Retake
+    message: str
+    detail: str = ""
+
+
+Outcome = PageReading | Rejected
