@@ -6,6 +6,8 @@ never sees a difference between the two that the preparation introduced.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -14,13 +16,13 @@ SIZE = 32
 INSET = 0.14
 """Share of the box cut away on each side so that the printed border is not read as ink."""
 
-Gray = npt.NDArray[np.uint8]
-Features = npt.NDArray[np.float32]
+Gray = npt.NDArray[Any]
+Features = npt.NDArray[Any]
 
 _HOG = cv2.HOGDescriptor((SIZE, SIZE), (16, 16), (8, 8), (8, 8), 9)
 
 
-def ink_map(box: Gray) -> npt.NDArray[np.float32]:
+def ink_map(box: Gray) -> npt.NDArray[Any]:
     """Ink strength 0..1 inside the box, independent of lighting and ink colour."""
     h, w = box.shape
     dy, dx = int(h * INSET), int(w * INSET)
@@ -28,18 +30,23 @@ def ink_map(box: Gray) -> npt.NDArray[np.float32]:
     if inner.size == 0:
         return np.zeros((1, 1), np.float32)
     paper = float(np.percentile(inner, 90))
-    ink = np.clip((paper - inner) / max(paper * 0.55, 20.0), 0.0, 1.0)
+    darkest = float(np.percentile(inner, 1))
+    ink = np.clip((paper - inner) / max(paper - darkest, 45.0), 0.0, 1.0)
     ink[ink < 0.3] = 0.0
     return _drop_border_lines(ink)
 
 
-def _drop_border_lines(ink: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _drop_border_lines(ink: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Remove straight rules left of the printed border (long thin horizontal/vertical runs)."""
     h, w = ink.shape
     binary = (ink > 0).astype(np.uint8)
-    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(w * 0.8)), 1)))
-    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(h * 0.8)))))
-    rules = (horizontal | vertical).astype(bool)
+    horizontal = cv2.morphologyEx(
+        binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(w * 0.8)), 1))
+    )
+    vertical = cv2.morphologyEx(
+        binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(h * 0.8))))
+    )
+    rules = (np.asarray(horizontal) > 0) | (np.asarray(vertical) > 0)
     edge = np.zeros_like(rules)
     band_y, band_x = max(1, h // 6), max(1, w // 6)
     edge[:band_y, :] = edge[-band_y:, :] = True
@@ -49,12 +56,25 @@ def _drop_border_lines(ink: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return out
 
 
-def ink_share(ink: npt.NDArray[np.float32]) -> float:
+def is_empty(box: Gray) -> bool:
+    """No writing in the box: almost nothing inside is a quarter as dark as its printed border."""
+    h, w = box.shape
+    if h < 8 or w < 8:
+        return True
+    dy, dx = int(h * 0.2), int(w * 0.2)
+    inner = box[dy : h - dy, dx : w - dx].astype(np.float32)
+    paper = float(np.percentile(inner, 75))
+    border = paper - float(np.percentile(box, 3))
+    written = (paper - inner) > max(0.25 * border, 15.0)
+    return float(written.mean()) < 0.004
+
+
+def ink_share(ink: npt.NDArray[Any]) -> float:
     """Share of the box covered by ink: near zero for an empty box."""
     return float((ink > 0.3).mean()) if ink.size else 0.0
 
 
-def centred(ink: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def centred(ink: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """The ink scaled into a SIZE×SIZE square, keeping its aspect ratio, centred by its box."""
     ys, xs = np.nonzero(ink > 0.3)
     out = np.zeros((SIZE, SIZE), np.float32)
@@ -74,7 +94,7 @@ def features(box: Gray) -> Features:
     """HOG of the centred ink plus a coarse ink image and the glyph's shape ratios."""
     ink = ink_map(box)
     square = centred(ink)
-    hog = _HOG.compute((square * 255).astype(np.uint8)).ravel()
+    hog = np.asarray(_HOG.compute((square * 255).astype(np.uint8))).ravel()
     coarse = cv2.resize(square, (8, 8), interpolation=cv2.INTER_AREA).ravel()
     ys, xs = np.nonzero(ink > 0.3)
     if len(ys):

@@ -2,14 +2,16 @@
 
 Policy (after FACTS.md: searching alternatives for *any* combination that adds up accepted
 wrong forms): a field is accepted automatically only when the best reading of every field
-already satisfies every rule, the field is tied to at least one equation that was checked,
-and among all readings that add up the field's value keeps ≥ ``ACCEPT`` of the probability.
+already satisfies every rule, the field is in at least one equation that was checked (so a
+lone page is never accepted), and among all readings that add up the field's value keeps
+≥ ``ACCEPT`` of the probability.
 A consistent combination found among the alternatives is offered as a suggestion for review,
 never accepted on its own.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -20,8 +22,6 @@ from ocr.reading import FieldReading, PageReading
 
 ACCEPT = 0.97
 """Share of the consistent probability a value must keep to be accepted without review."""
-ALONE = 0.995
-"""Confidence a field needs when no checked equation involves it."""
 BEAM = 256
 OTHER_DIGIT = 1e-4
 """Probability given to a digit outside a box's listed alternatives."""
@@ -88,27 +88,41 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
         if against:
             suggestion = suggested.get(name)
             reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
-            out[name] = DecodedField(name, reading.value, False, share, reason, suggestion if suggestion != best[name] else None)
-        elif name not in checked and reading.confidence < ALONE:
-            out[name] = DecodedField(name, reading.value, False, reading.confidence, "no equation checks this number and it is unclear")
+            out[name] = DecodedField(
+                name, reading.value, False, share, reason, suggestion if suggestion != best[name] else None
+            )
+        elif name not in checked:
+            out[name] = DecodedField(
+                name, reading.value, False, reading.confidence, "no equation could check this number"
+            )
         elif share < ACCEPT:
             rivals = sorted({c[name] for _, c in combos[:5]} - {best[name]})
-            reason = f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}" if rivals else "unclear reading"
+            reason = (
+                f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}"
+                if rivals
+                else "unclear reading"
+            )
             out[name] = DecodedField(name, reading.value, False, share, reason)
         else:
             out[name] = DecodedField(name, reading.value, True, share)
     return TpsDecoding(out, [v.explanation for v in broken], not broken)
 
 
-def _consistent(names: Sequence[str], readings: dict[str, FieldReading], rules: Sequence[Rule]) -> list[tuple[float, dict[str, int]]]:
+def _consistent(
+    names: Sequence[str], readings: dict[str, FieldReading], rules: Sequence[Rule]
+) -> list[tuple[float, dict[str, int]]]:
     """Combinations of alternatives that satisfy every rule, most probable first (beam search)."""
     beam: list[tuple[float, dict[str, int]]] = [(0.0, {})]
     for name in names:
         reading = readings[name]
-        closing = [r for r in rules if name in r.fields and all(f == name or f in names[: names.index(name)] for f in r.fields)]
+        closing = [
+            r
+            for r in rules
+            if name in r.fields and all(f == name or f in names[: names.index(name)] for f in r.fields)
+        ]
         grown = []
         for logp, values in beam:
-            candidates = {_number(reading)} | {a.value for a in reading.alternatives if a.value is not None}
+            candidates = _readable_values(reading)
             candidates |= {v for rule in closing if (v := _solve(rule, name, values)) is not None}
             for value in candidates:
                 p = value_probability(reading, value)
@@ -122,6 +136,14 @@ def _consistent(names: Sequence[str], readings: dict[str, FieldReading], rules: 
         if not beam:
             return []
     return [(math.exp(logp), values) for logp, values in beam]
+
+
+def _readable_values(reading: FieldReading) -> set[int]:
+    """Every value the listed digit alternatives of the three boxes can spell."""
+    if reading.value is None:
+        return {0}
+    boxes = [{0 if a.value is None else a.value for a in box} for box in reading.digits]
+    return {100 * a + 10 * b + c for a, b, c in itertools.product(*boxes)}
 
 
 def _solve(rule: Rule, name: str, values: dict[str, int]) -> int | None:

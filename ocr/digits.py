@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,13 +20,13 @@ MODEL_FILE = Path(__file__).parent / "data" / "digits.npz"
 
 
 class DigitModel:
-    def __init__(self, weights: dict[str, npt.NDArray[np.float32]]) -> None:
+    def __init__(self, weights: dict[str, npt.NDArray[Any]]) -> None:
         self.mean = weights["mean"]
         self.scale = weights["scale"]
         self.layers = [(weights[f"w{i}"], weights[f"b{i}"]) for i in range(int(weights["depth"]))]
         self.version = str(weights["version"])
 
-    def probabilities(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    def probabilities(self, features: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Rows of features → rows of ten probabilities (digits 0–9)."""
         x = (np.atleast_2d(features) - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
@@ -37,7 +38,7 @@ class DigitModel:
         return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
 
-def save(path: Path, weights: dict[str, npt.NDArray[np.generic] | int | str]) -> None:
+def save(path: Path, weights: dict[str, npt.NDArray[Any] | int | str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **weights)  # type: ignore[arg-type]
 
@@ -48,5 +49,5 @@ def model(path: Path = MODEL_FILE) -> DigitModel:
         return DigitModel({k: data[k] for k in data.files})
 
 
-def classify(rows: list[Features]) -> npt.NDArray[np.float64]:
+def classify(rows: list[Features]) -> npt.NDArray[Any]:
     return model().probabilities(np.asarray(rows, np.float32))

@@ -112,7 +112,9 @@ def evaluate(images: Path, labels: Path) -> Evaluation:
     )
 
 
-def _score_tps(tps: str, row: dict[str, str], decoded: TpsDecoding, source: dict[str, str], out: list[Disagreement]) -> int:
+def _score_tps(
+    tps: str, row: dict[str, str], decoded: TpsDecoding, source: dict[str, str], out: list[Disagreement]
+) -> int:
     """Record the TPS's disagreements; 1 when every labelled field was accepted automatically."""
     all_accepted = True
     for field in VOTE_FIELDS:
@@ -121,7 +123,11 @@ def _score_tps(tps: str, row: dict[str, str], decoded: TpsDecoding, source: dict
         if got is None or not got.accepted:
             all_accepted = False
         if got is None:
-            out.append(Disagreement(tps, "", field, label, None, False, f"page {PAGE_OF[field].value} not read"))
+            out.append(
+                Disagreement(tps, "", field, label, None, False, f"page {PAGE_OF[field].value} not read")
+            )
         elif got.value != label:
-            out.append(Disagreement(tps, source.get(field, ""), field, label, got.value, got.accepted, got.reason))
+            out.append(
+                Disagreement(tps, source.get(field, ""), field, label, got.value, got.accepted, got.reason)
+            )
     return int(all_accepted)

@@ -8,6 +8,7 @@ come from the digit model, fused with the bubble column below it where there is 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,17 +17,15 @@ import numpy.typing as npt
 from ocr import cells, digits
 from ocr.form import MAX_COUNT
 from ocr.reading import Alternative, FieldReading, Quad
-from ocr.templates import PageTemplate, Rect
+from ocr.templates import Rect
 
-EMPTY_INK = 0.012
-"""Below this share of ink a box holds nothing (not even an X)."""
 SHIFT = 40
 """Largest shift, in template pixels at scale 1, searched to line a field's boxes up."""
 BUBBLE_AGREES = 0.9
 """Weight of a digit that matches the blackened bubble (the rest is spread over the others)."""
 TOP = 5
 
-Probabilities = npt.NDArray[np.float64]
+Probabilities = npt.NDArray[Any]
 
 
 class BoxCut:
@@ -65,7 +64,13 @@ def _alignment(page: cells.Gray, rects: list[Rect], reach: int) -> tuple[int, in
     region = 255.0 - page[y0:y1, x0:x1].astype(np.float32)
     ring = np.zeros((y1 - y0 - 2 * reach, x1 - x0 - 2 * reach), np.float32)
     for x, y, w, h in rects:
-        cv2.rectangle(ring, (x - x0 - reach - 2, y - y0 - reach - 2), (x - x0 - reach + w + 1, y - y0 - reach + h + 1), 1.0, 2)
+        cv2.rectangle(
+            ring,
+            (x - x0 - reach - 2, y - y0 - reach - 2),
+            (x - x0 - reach + w + 1, y - y0 - reach + h + 1),
+            1.0,
+            2,
+        )
     score = cv2.matchTemplate(region, ring, cv2.TM_CCORR)
     _, _, _, (bx, by) = cv2.minMaxLoc(score)
     return (bx - reach, by - reach)
@@ -77,13 +82,19 @@ def box_features(image: cells.Gray) -> cells.Features:
 
 def read_boxes(images: list[cells.Gray]) -> tuple[Probabilities, list[bool]]:
     """Digit probabilities per box, and whether each box is empty."""
-    rows = [box_features(img) if img.size else np.zeros_like(box_features(np.full((8, 8), 255, np.uint8))) for img in images]
+    rows = [
+        box_features(img) if img.size else np.zeros_like(box_features(np.full((8, 8), 255, np.uint8)))
+        for img in images
+    ]
     probs = digits.classify(rows)
-    empty = [img.size == 0 or cells.ink_share(cells.ink_map(img)) < EMPTY_INK for img in images]
+    empty = [img.size == 0 or cells.is_empty(img) for img in images]
+    probs[np.array(empty)] = np.eye(10)[0]
     return probs, empty
 
 
-def read_bubbles(page: cells.Gray, columns: tuple[tuple[Rect, ...], ...], scale: float, shift: tuple[int, int]) -> list[int | None]:
+def read_bubbles(
+    page: cells.Gray, columns: tuple[tuple[Rect, ...], ...], scale: float, shift: tuple[int, int]
+) -> list[int | None]:
     """The blackened bubble of each column, or ``None`` when none (or more than one) stands out."""
     out: list[int | None] = []
     for column in columns:
@@ -120,15 +131,29 @@ def value_probability(probs: Probabilities, value: int) -> float:
     return float(probs[0, value // 100] * probs[1, value // 10 % 10] * probs[2, value % 10])
 
 
-def field_reading(name: str, probs: Probabilities, empty: list[bool], quad: Quad, bubbles: list[int | None] | None) -> FieldReading:
+def field_reading(
+    name: str, probs: Probabilities, empty: list[bool], quad: Quad, bubbles: list[int | None] | None
+) -> FieldReading:
     top = [np.argsort(row)[::-1][:3] for row in probs]
     combos = sorted(
-        ((float(probs[0, a] * probs[1, b] * probs[2, c]), 100 * int(a) + 10 * int(b) + int(c)) for a, b, c in itertools.product(*top)),
+        (
+            (float(probs[0, a] * probs[1, b] * probs[2, c]), 100 * int(a) + 10 * int(b) + int(c))
+            for a, b, c in itertools.product(*top)
+        ),
         reverse=True,
     )[:TOP]
     box_alternatives = [
-        [Alternative(None, 1.0)] if empty[i] else [Alternative(int(d), float(row[d])) for d in top[i]] for i, row in enumerate(probs)
+        [Alternative(None, 1.0)] if empty[i] else [Alternative(int(d), float(row[d])) for d in top[i]]
+        for i, row in enumerate(probs)
     ]
     if all(empty):
         return FieldReading(name, None, 1.0, [Alternative(None, 1.0)], box_alternatives, quad, bubbles)
-    return FieldReading(name, combos[0][1], combos[0][0], [Alternative(v, p) for p, v in combos], box_alternatives, quad, bubbles)
+    return FieldReading(
+        name,
+        combos[0][1],
+        combos[0][0],
+        [Alternative(v, p) for p, v in combos],
+        box_alternatives,
+        quad,
+        bubbles,
+    )

@@ -72,26 +72,69 @@ class Rule(msgspec.Struct, frozen=True):
 
 def _rules() -> tuple[Rule, ...]:
     rules: list[Rule] = []
-    for stem in ("pemilih_dpt", "pengguna_dpt", "pengguna_dptb", "pengguna_non_dpt", "pengguna_total", "disabilitas"):
-        l, p, j = _lpj(stem)
-        rules.append(Rule(f"{stem}_j", (j,), (l, p), explanation=f"{j} must equal {l} + {p}"))
+    for stem in (
+        "pemilih_dpt",
+        "pengguna_dpt",
+        "pengguna_dptb",
+        "pengguna_non_dpt",
+        "pengguna_total",
+        "disabilitas",
+    ):
+        men, women, both = _lpj(stem)
+        rules.append(
+            Rule(f"{stem}_j", (both,), (men, women), explanation=f"{both} must equal {men} + {women}")
+        )
     for suffix in ("l", "p", "j"):
         total = f"pengguna_total_{suffix}"
         parts = tuple(f"pengguna_{s}_{suffix}" for s in ("dpt", "dptb", "non_dpt"))
-        rules.append(Rule(f"{total}_sum", (total,), parts, explanation=f"{total} must equal DPT + DPTb + DPK voters"))
+        rules.append(
+            Rule(f"{total}_sum", (total,), parts, explanation=f"{total} must equal DPT + DPTb + DPK voters")
+        )
     rules += [
-        Rule("suara_sah", ("suara_sah",), FIELDS[Page.PASLON], explanation="valid votes (A) must equal IV.1 + IV.2 + IV.3"),
-        Rule("suara_total", ("suara_total",), ("suara_sah", "suara_tidak_sah"), explanation="C must equal A + B"),
-        Rule("pengguna_total", ("suara_total",), ("pengguna_total_j",), explanation="votes cast must equal voters who voted"),
-        Rule("surat_suara_digunakan", ("suara_total",), ("surat_suara_digunakan",), explanation="votes cast must equal ballots used"),
+        Rule(
+            "suara_sah",
+            ("suara_sah",),
+            FIELDS[Page.PASLON],
+            explanation="valid votes (A) must equal IV.1 + IV.2 + IV.3",
+        ),
+        Rule(
+            "suara_total",
+            ("suara_total",),
+            ("suara_sah", "suara_tidak_sah"),
+            explanation="C must equal A + B",
+        ),
+        Rule(
+            "pengguna_total",
+            ("suara_total",),
+            ("pengguna_total_j",),
+            explanation="votes cast must equal voters who voted",
+        ),
+        Rule(
+            "surat_suara_digunakan",
+            ("suara_total",),
+            ("surat_suara_digunakan",),
+            explanation="votes cast must equal ballots used",
+        ),
         Rule(
             "surat_suara_diterima",
             ("surat_suara_diterima",),
             ("surat_suara_digunakan", "surat_suara_rusak", "surat_suara_sisa"),
             explanation="ballots received must equal used + damaged + unused",
         ),
-        Rule("pengguna_dpt", ("pengguna_dpt_j",), ("pemilih_dpt_j",), at_most=True, explanation="more DPT voters voted than are registered"),
-        Rule("disabilitas", ("disabilitas_j",), ("pengguna_total_j",), at_most=True, explanation="more disabled voters than voters"),
+        Rule(
+            "pengguna_dpt",
+            ("pengguna_dpt_j",),
+            ("pemilih_dpt_j",),
+            at_most=True,
+            explanation="more DPT voters voted than are registered",
+        ),
+        Rule(
+            "disabilitas",
+            ("disabilitas_j",),
+            ("pengguna_total_j",),
+            at_most=True,
+            explanation="more disabled voters than voters",
+        ),
     ]
     return tuple(rules)
 

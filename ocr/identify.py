@@ -17,6 +17,8 @@ from ocr.cells import Gray
 from ocr.form import Page
 from ocr.templates import PageTemplate, Rect
 
+MIN_MARGIN = 0.25
+"""The best page must beat the runner-up by this share of its score (real photos: ≥ 0.4)."""
 MIN_LAYOUT = 0.07
 """On the 60 real photos the right page scores 0.10–0.48 and the wrong ones 0.00–0.16."""
 

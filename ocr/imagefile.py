@@ -7,6 +7,7 @@ header alone, before any pixel is allocated.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,7 +39,9 @@ def sniff(data: bytes) -> tuple[str, int, int]:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return ("webp", *_webp_size(data))
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
-        raise Unreadable(Retake.NOT_AN_IMAGE, "HEIC photos are not accepted; set the camera to JPEG ('Most compatible')")
+        raise Unreadable(
+            Retake.NOT_AN_IMAGE, "HEIC photos are not accepted; set the camera to JPEG ('Most compatible')"
+        )
     raise Unreadable(Retake.NOT_AN_IMAGE, "not a JPEG, PNG or WebP file")
 
 
@@ -72,22 +75,24 @@ def _webp_size(data: bytes) -> tuple[int, int]:
     raise Unreadable(Retake.DAMAGED, "WebP header is cut short")
 
 
-def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.uint8]:
+def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[Any]:
     """The photo as 8-bit grey, or ``Unreadable`` with the reason."""
     kind, width, height = sniff(data)
     if width * height > max_pixels:
         raise Unreadable(Retake.TOO_LARGE, f"{width}×{height} pixels is more than {max_pixels:,}")
     if min(width, height) < MIN_SIDE:
-        raise Unreadable(Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}")
+        raise Unreadable(
+            Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}"
+        )
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or sorted(image.shape) != sorted((height, width)):
         raise Unreadable(Retake.DAMAGED, "the image data could not be decoded")
     if kind == "jpeg" and b"\xff\xd9" not in data[-64:] and _grey_tail(image):
         raise Unreadable(Retake.DAMAGED, "the JPEG file is cut short (the upload did not finish)")
-    return image  # type: ignore[no-any-return]
+    return image
 
 
-def _grey_tail(image: npt.NDArray[np.uint8]) -> bool:
+def _grey_tail(image: npt.NDArray[Any]) -> bool:
     """A cut-short JPEG decodes with its missing rows filled in one flat grey."""
     tail = image[-max(2, image.shape[0] // 50) :]
     return bool(tail.min() == tail.max())

@@ -9,6 +9,7 @@ would lie outside the photo means the page was cut off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from ocr.templates import HEIGHT, WIDTH, PageTemplate
 
-Points = npt.NDArray[np.float32]
+Points = npt.NDArray[Any]
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,11 @@ class NotLocated(Exception):
         self.reason = reason
 
 
-def candidates(gray: npt.NDArray[np.uint8]) -> list[Candidate]:
+def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     h, w = gray.shape
     block = max(31, (min(h, w) // 12) | 1)
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
-    dark &= (gray < np.percentile(gray, 60)).astype(np.uint8)
+    dark = dark & (gray < np.percentile(gray, 60)).astype(np.uint8)
     count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
     lo, hi = 0.008 * max(h, w), 0.06 * max(h, w)
     out = []
@@ -64,7 +65,7 @@ def candidates(gray: npt.NDArray[np.uint8]) -> list[Candidate]:
     return out
 
 
-def locate(gray: npt.NDArray[np.uint8]) -> Located:
+def locate(gray: npt.NDArray[Any]) -> Located:
     """The four corners of the form in the photo, in template order for an upright page.
 
     The order assumes the page is upright or upside down when the marks are "\\", and turned a
@@ -80,7 +81,7 @@ def locate(gray: npt.NDArray[np.uint8]) -> Located:
     pts = np.array([(c.x, c.y) for c in marks], np.float32)
     h, w = gray.shape
     image_corners = np.array([(0, 0), (w, 0), (0, h), (w, h)], np.float32)
-    picked: list[npt.NDArray[np.float32] | None] = []
+    picked: list[npt.NDArray[Any] | None] = []
     for corner in image_corners:
         distances = np.linalg.norm(pts - corner, axis=1)
         best = int(np.argmin(distances))
@@ -97,13 +98,15 @@ def locate(gray: npt.NDArray[np.uint8]) -> Located:
     if len(missing) > 1:
         raise NotLocated("cut_off" if len(marks) >= 2 else "no_form")
     if missing:
-        i = missing[0]
-        opposite = 3 - i
-        a, b = (k for k in range(4) if k not in (i, opposite))
-        guess = picked[a] + picked[b] - picked[opposite]  # type: ignore[operator]
-        if not (0 <= guess[0] < w and 0 <= guess[1] < h):
+        gap = missing[0]
+        seen = [p for p in picked if p is not None]
+        # Corners k and 3 - k are diagonal: the missing one completes a parallelogram.
+        others = {k: p for k, p in enumerate(picked) if p is not None}
+        side = [k for k in others if k != 3 - gap]
+        guess = others[side[0]] + others[side[1]] - others[3 - gap]
+        if not (0 <= guess[0] < w and 0 <= guess[1] < h) or len(seen) != 3:
             raise NotLocated("cut_off")
-        picked[i] = guess
+        picked[gap] = guess
     corners = np.array(picked, np.float32)
     if not _plausible(corners):
         raise NotLocated("no_form")
@@ -119,11 +122,12 @@ def _plausible(corners: Points) -> bool:
     quad = np.array([tl, tr, br, bl], np.float32)
     if not cv2.isContourConvex(quad) or cv2.contourArea(quad) < 1000:
         return False
-    sides = [np.linalg.norm(tr - tl), np.linalg.norm(br - bl), np.linalg.norm(bl - tl), np.linalg.norm(br - tr)]
-    return min(sides[0], sides[1]) > 0.2 * max(sides[0], sides[1]) and min(sides[2], sides[3]) > 0.2 * max(sides[2], sides[3])
+    widths = (float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)))
+    heights = (float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)))
+    return min(widths) > 0.2 * max(widths) and min(heights) > 0.2 * max(heights)
 
 
-def homography(corners: Points, template: PageTemplate, scale: float) -> npt.NDArray[np.float64]:
+def homography(corners: Points, template: PageTemplate, scale: float) -> npt.NDArray[Any]:
     """Photo → template pixels at ``scale`` (1.0 = the 2000×3000 rendering)."""
     target = np.array(template.fiducials, np.float32) * scale
     matrix, _ = cv2.findHomography(corners, target)
@@ -137,6 +141,6 @@ def rotations(corners: Points) -> list[Points]:
     return [corners, corners[[3, 2, 1, 0]]]
 
 
-def rectify(gray: npt.NDArray[np.uint8], matrix: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.uint8]:
+def rectify(gray: npt.NDArray[Any], matrix: npt.NDArray[Any], scale: float) -> npt.NDArray[Any]:
     size = (round(WIDTH * scale), round(HEIGHT * scale))
-    return cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)  # type: ignore[no-any-return]
+    return cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)

@@ -31,7 +31,9 @@ def sharpness_of(straight: Gray) -> float:
     contrast = float(np.percentile(region, 95) - np.percentile(region, 1))
     if contrast < 20:
         return 0.0
-    step = np.abs(cv2.Sobel(region, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(region, cv2.CV_32F, 0, 1, ksize=3))
+    step = np.abs(cv2.Sobel(region, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(
+        cv2.Sobel(region, cv2.CV_32F, 0, 1, ksize=3)
+    )
     return float(np.percentile(step, 99.5)) / (4 * contrast)
 
 

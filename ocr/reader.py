@@ -7,6 +7,7 @@ and orientation (box layout) → quality (blur, light) → read fields (digits, 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,21 +47,33 @@ def read_page(data: bytes) -> Outcome:
     if (problem := quality.sharpness(straight)) is not None:
         return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     if page is None:
-        return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, "the printed boxes do not match any page of C.Hasil-PPWP")
+        return Rejected(
+            Retake.OTHER_FORM,
+            Retake.OTHER_FORM.message,
+            "the printed boxes do not match any page of C.Hasil-PPWP",
+        )
     template = templates()[page]
     clock.lap("quality")
     readings = read_fields(straight, template, np.linalg.inv(matrix))
     clock.lap("fields")
     rotated = (180 if turned else 0) + (0 if _upright_marks(found.corners, gray.shape) else 90)
-    return PageReading(page, confidence, rotated % 360, readings, found.inferred, timings, f"{VERSION}; digits {model().version}")
+    return PageReading(
+        page,
+        confidence,
+        rotated % 360,
+        readings,
+        found.inferred,
+        timings,
+        f"{VERSION}; digits {model().version}",
+    )
 
 
 def _identify(
-    gray: Gray, corners: npt.NDArray[np.float32]
-) -> tuple[Page | None, float, bool, npt.NDArray[np.float64], Gray]:
+    gray: Gray, corners: npt.NDArray[Any]
+) -> tuple[Page | None, float, bool, npt.NDArray[Any], Gray]:
     """Try the page upright and upside down against every page layout; keep the best fit."""
     pages = templates()
-    best: tuple[float, Page, bool, npt.NDArray[np.float64], Gray, dict[Page, float]] | None = None
+    best: tuple[float, Page, bool, npt.NDArray[Any], Gray, dict[Page, float]] | None = None
     for turned, oriented in enumerate(locate.rotations(corners)):
         matrix = locate.homography(oriented, pages[Page.ADMINISTRASI], SCALE)
         straight = locate.rectify(gray, matrix, SCALE)
@@ -70,33 +83,36 @@ def _identify(
             best = (scores[page], page, bool(turned), matrix, straight, scores)
     assert best is not None
     score, page, turned, matrix, straight, scores = best
-    if score < identify.MIN_LAYOUT:
-        return None, 0.0, turned, matrix, straight
     _, confidence = identify.best_page(scores)
+    if score < identify.MIN_LAYOUT or confidence < identify.MIN_MARGIN:
+        return None, 0.0, turned, matrix, straight
     return page, confidence, turned, matrix, straight
 
 
-def _upright_marks(corners: npt.NDArray[np.float32], shape: tuple[int, ...]) -> bool:
+def _upright_marks(corners: npt.NDArray[Any], shape: tuple[int, ...]) -> bool:
     """Whether the page's top edge runs along the photo's top or bottom (not its sides)."""
     tl, tr = corners[0], corners[1]
     return bool(abs(tr[0] - tl[0]) >= abs(tr[1] - tl[1]))
 
 
-def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[np.float64]) -> list[FieldReading]:
+def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:
     out = []
     for name, boxes in template.fields.items():
         cut = fields.cut_field(straight, boxes, SCALE)
         probs, empty = fields.read_boxes(cut.images)
         bubbles = None
         if name in BUBBLE_FIELDS:
-            x0, y0 = cut.rects[0][0] - round(boxes[0][0] * SCALE), cut.rects[0][1] - round(boxes[0][1] * SCALE)
+            x0, y0 = (
+                cut.rects[0][0] - round(boxes[0][0] * SCALE),
+                cut.rects[0][1] - round(boxes[0][1] * SCALE),
+            )
             bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, (x0, y0))
             probs = fields.fuse_bubbles(probs, bubbles)
         out.append(fields.field_reading(name, probs, empty, _quad(cut.rects, inverse), bubbles))
     return out
 
 
-def _quad(rects: list[tuple[int, int, int, int]], inverse: npt.NDArray[np.float64]) -> Quad:
+def _quad(rects: list[tuple[int, int, int, int]], inverse: npt.NDArray[Any]) -> Quad:
     x0, y0 = rects[0][0], rects[0][1]
     x1, y1 = rects[-1][0] + rects[-1][2], rects[-1][1] + rects[-1][3]
     pts = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], np.float64)

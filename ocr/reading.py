@@ -31,13 +31,13 @@ class Retake(StrEnum):
 
 
 _MESSAGES = {
-    Retake.NOT_AN_IMAGE: "This file is not a photo (JPEG, PNG or WebP). Take a photo of the form page and upload it.",
+    Retake.NOT_AN_IMAGE: "This file is not a photo (JPEG, PNG or WebP). Photograph the page and upload that.",
     Retake.DAMAGED: "The photo file is damaged or incomplete. Upload it again or take a new photo.",
     Retake.TOO_LARGE: "The photo is too large. Use the phone camera's normal setting and take it again.",
-    Retake.TOO_SMALL: "The photo is too small to read the numbers. Take it closer, the whole page filling the screen.",
-    Retake.NO_FORM: "No C.Hasil form was found in the photo. Photograph the whole page, with its four black corner marks.",
+    Retake.TOO_SMALL: "Too small to read the numbers. Take the photo again with the page filling the screen.",
+    Retake.NO_FORM: "No C.Hasil form found in the photo. Photograph the whole page, all four black corners.",
     Retake.OTHER_FORM: "This is not a page of form C.Hasil-PPWP (president). Photograph the right form.",
-    Retake.CUT_OFF: "Part of the page is outside the photo. Step back so that all four black corner marks are visible.",
+    Retake.CUT_OFF: "Part of the page is outside the photo. Step back so that all four black corners show.",
     Retake.BLURRY: "The photo is too blurry to read the numbers. Hold the phone still and take it again.",
     Retake.DARK: "The photo is too dark. Take it again in better light, without shadow on the page.",
 }

@@ -67,7 +67,7 @@ def write(pages: list[PageTemplate], path: Path = TEMPLATES_FILE) -> None:
 def _page_template(page: Page, gray: np.ndarray) -> PageTemplate:
     ink = (gray < 160).astype(np.uint8)
     code = _code_mark(ink)
-    x, y, w, h = code
+    x, y, w, _ = code
     fields = _digit_boxes(page, ink)
     return PageTemplate(
         page=page,
@@ -96,7 +96,13 @@ def _fiducials(ink: np.ndarray) -> tuple[Point, Point, Point, Point]:
 def _code_mark(ink: np.ndarray) -> Rect:
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink)
     for bx, by, bw, bh, area in stats[1:]:
-        if 90 < bw < 130 and 90 < bh < 130 and bx > WIDTH * 0.75 and by < HEIGHT * 0.2 and area / (bw * bh) > 0.5:
+        if (
+            90 < bw < 130
+            and 90 < bh < 130
+            and bx > WIDTH * 0.75
+            and by < HEIGHT * 0.2
+            and area / (bw * bh) > 0.5
+        ):
             return (int(bx), int(by), int(bw), int(bh))
     raise TemplateError("the page's 2D mark was not found")
 
@@ -117,23 +123,35 @@ def _digit_boxes(page: Page, ink: np.ndarray) -> dict[str, tuple[Rect, Rect, Rec
     triples = [tuple(sorted(row)[i : i + 3]) for row in rows for i in range(0, len(row), 3)]
     names = FIELDS[page]
     if len(triples) != len(names) or any(len(t) != 3 for t in triples):
-        raise TemplateError(f"page {page.value}: expected {len(names)} rows of three boxes, found {len(triples)}")
+        raise TemplateError(
+            f"page {page.value}: expected {len(names)} rows of three boxes, found {len(triples)}"
+        )
     return {name: (t[0], t[1], t[2]) for name, t in zip(names, triples, strict=True)}
 
 
-def _bubbles(ink: np.ndarray, fields: dict[str, tuple[Rect, Rect, Rect]]) -> dict[str, tuple[tuple[Rect, ...], ...]]:
+def _bubbles(
+    ink: np.ndarray, fields: dict[str, tuple[Rect, Rect, Rect]]
+) -> dict[str, tuple[tuple[Rect, ...], ...]]:
     contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     circles: dict[tuple[int, int], Rect] = {}
     for contour in contours:
         x, y, w, h = (int(v) for v in cv2.boundingRect(contour))
-        if 24 <= w <= 34 and 24 <= h <= 34 and not any(abs(x - cx) < 6 and abs(y - cy) < 6 for cx, cy in circles):
+        if (
+            24 <= w <= 34
+            and 24 <= h <= 34
+            and not any(abs(x - cx) < 6 and abs(y - cy) < 6 for cx, cy in circles)
+        ):
             circles[(x, y)] = (x, y, w, h)
     out = {}
     for name in BUBBLE_FIELDS:
         columns = []
         for bx, by, bw, bh in fields[name]:
             column = sorted(
-                (c for c in circles.values() if bx <= c[0] + c[2] / 2 <= bx + bw and by + bh < c[1] < by + bh + 450),
+                (
+                    c
+                    for c in circles.values()
+                    if bx <= c[0] + c[2] / 2 <= bx + bw and by + bh < c[1] < by + bh + 450
+                ),
                 key=lambda c: c[1],
             )
             if len(column) != 10:

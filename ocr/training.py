@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import msgspec
@@ -63,10 +64,14 @@ def synthetic_boxes(count: int, seed: int) -> tuple[list[cells.Gray], list[int]]
     return images, targets
 
 
-def train(digit_folder: Path | None, *, synthetic: int, seed: int, out: Path = digits.MODEL_FILE) -> TrainingReport:
+def train(
+    digit_folder: Path | None, *, synthetic: int, seed: int, out: Path = digits.MODEL_FILE
+) -> TrainingReport:
     from sklearn.neural_network import MLPClassifier  # training-only dependency
 
-    images, targets, real = [], [], 0
+    images: list[cells.Gray] = []
+    targets: list[int] = []
+    real = 0
     if digit_folder is not None:
         images, targets = real_crops(digit_folder)
         real = len(images)
@@ -83,7 +88,12 @@ def train(digit_folder: Path | None, *, synthetic: int, seed: int, out: Path = d
     net = MLPClassifier((HIDDEN,), alpha=1e-2, max_iter=500, random_state=seed)
     net.fit((x[fit] - mean) / scale, y[fit])
     version = f"mlp{HIDDEN}-real{real}-synth{synthetic}-seed{seed}"
-    weights: dict[str, npt.NDArray[np.generic] | int | str] = {"mean": mean, "scale": scale, "depth": len(net.coefs_), "version": version}
+    weights: dict[str, npt.NDArray[Any] | int | str] = {
+        "mean": mean,
+        "scale": scale,
+        "depth": len(net.coefs_),
+        "version": version,
+    }
     for i, (w, b) in enumerate(zip(net.coefs_, net.intercepts_, strict=True)):
         weights[f"w{i}"] = w.astype(np.float32)
         weights[f"b{i}"] = b.astype(np.float32)
@@ -97,6 +107,8 @@ def train(digit_folder: Path | None, *, synthetic: int, seed: int, out: Path = d
         synthetic_boxes=synthetic,
         held_out=len(held),
         held_out_accuracy=round(float((predicted == y[held]).mean()), 4),
-        held_out_real_accuracy=round(float((predicted[is_real] == y[held][is_real]).mean()), 4) if is_real.any() else 0.0,
+        held_out_real_accuracy=round(float((predicted[is_real] == y[held][is_real]).mean()), 4)
+        if is_real.any()
+        else 0.0,
         model=version,
     )

@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where deploy/local/services.sh keeps a project-local PostgreSQL and Redis, if it starts them.
     local_dir: str = ".local"
     data_dir: str = "../shared/data"
+    forms_dir: str = "../shared/forms/c-hasil-ppwp-2024"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 0
@@ -46,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def forms_path(self) -> Path:
+        return Path(self.forms_dir)
 
     @property
     def worker_count(self) -> int:
@@ -116,6 +121,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "storage_dir": _not_empty,
     "local_dir": _not_empty,
     "data_dir": _not_empty,
+    "forms_dir": _not_empty,
     "host": _not_empty,
     "port": _between(0, 65535),
     "workers": _between(0, 256),

@@ -7,11 +7,13 @@ Used by the page synthesiser and, as extra training data, by the digit model's t
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-Canvas = npt.NDArray[np.uint8]
+Canvas = npt.NDArray[Any]
 Colour = tuple[int, int, int]
 
 FONTS = (
@@ -38,7 +40,9 @@ _SEGMENTS = {
 _DIGIT_SEGMENTS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg")
 
 
-def draw_digit(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour) -> None:
+def draw_digit(
+    canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour
+) -> None:
     """Write ``digit`` by hand inside ``rect`` (x, y, w, h) of a BGR canvas."""
     if rng.random() < 0.45:
         _seven_segment(canvas, rect, digit, rng, ink)
@@ -46,16 +50,20 @@ def draw_digit(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng:
         _font_digit(canvas, rect, digit, rng, ink)
 
 
-def draw_cross(canvas: Canvas, rect: tuple[int, int, int, int], rng: np.random.Generator, ink: Colour) -> None:
+def draw_cross(
+    canvas: Canvas, rect: tuple[int, int, int, int], rng: np.random.Generator, ink: Colour
+) -> None:
     """The X that crosses out an unused leading box."""
     x, y, w, h = rect
-    m = lambda: int(rng.uniform(0.05, 0.2) * w)  # noqa: E731
+    m = [int(v * w) for v in rng.uniform(0.05, 0.2, 8)]
     pen = max(1, int(w * rng.uniform(0.04, 0.08)))
-    cv2.line(canvas, (x + m(), y + m()), (x + w - m(), y + h - m()), ink, pen, cv2.LINE_AA)
-    cv2.line(canvas, (x + w - m(), y + m()), (x + m(), y + h - m()), ink, pen, cv2.LINE_AA)
+    cv2.line(canvas, (x + m[0], y + m[1]), (x + w - m[2], y + h - m[3]), ink, pen, cv2.LINE_AA)
+    cv2.line(canvas, (x + w - m[4], y + m[5]), (x + m[6], y + h - m[7]), ink, pen, cv2.LINE_AA)
 
 
-def _seven_segment(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour) -> None:
+def _seven_segment(
+    canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour
+) -> None:
     x, y, w, h = rect
     gw, gh = w * rng.uniform(0.4, 0.6), h * rng.uniform(0.6, 0.8)
     ox = x + (w - gw) / 2 + rng.normal(0, w * 0.04)
@@ -72,7 +80,9 @@ def _seven_segment(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, 
         cv2.line(canvas, point(*start), point(*end), ink, pen, cv2.LINE_AA)
 
 
-def _font_digit(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour) -> None:
+def _font_digit(
+    canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng: np.random.Generator, ink: Colour
+) -> None:
     x, y, w, h = rect
     font = FONTS[int(rng.integers(len(FONTS)))]
     pen = max(1, int(w * rng.uniform(0.04, 0.09)))
@@ -89,12 +99,12 @@ def _font_digit(canvas: Canvas, rect: tuple[int, int, int, int], digit: int, rng
     matrix[0, 1] += shear
     matrix[0, 2] -= shear * h + rng.normal(0, w * 0.05)
     matrix[1, 2] += rng.normal(0, h * 0.05)
-    glyph = cv2.warpAffine(glyph, matrix, (w * 2, h * 2))
-    crop = glyph[h // 2 : h // 2 + h, w // 2 : w // 2 + w]
+    turned = cv2.warpAffine(glyph, matrix, (w * 2, h * 2))
+    crop = turned[h // 2 : h // 2 + h, w // 2 : w // 2 + w]
     _blend(canvas, (x, y), crop, ink)
 
 
-def _blend(canvas: Canvas, origin: tuple[int, int], alpha: npt.NDArray[np.uint8], ink: Colour) -> None:
+def _blend(canvas: Canvas, origin: tuple[int, int], alpha: npt.NDArray[Any], ink: Colour) -> None:
     x, y = origin
     h, w = alpha.shape
     region = canvas[y : y + h, x : x + w]
@@ -115,7 +125,7 @@ def draw_guide(canvas: Canvas, rect: tuple[int, int, int, int]) -> None:
             canvas[gy, gx] = (180, 180, 180)
 
 
-def box_image(digit: int | None, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+def box_image(digit: int | None, rng: np.random.Generator) -> npt.NDArray[Any]:
     """A grey crop of one printed box holding ``digit`` (``None``: crossed out), like a real crop."""
     inner = int(rng.integers(34, 60))
     border = max(2, inner // 14)
@@ -131,8 +141,7 @@ def box_image(digit: int | None, rng: np.random.Generator) -> npt.NDArray[np.uin
         draw_cross(canvas, rect, rng, ink)
     else:
         draw_digit(canvas, rect, digit, rng, ink)
-    if rng.random() < 0.5:
-        canvas = cv2.GaussianBlur(canvas, (3, 3), rng.uniform(0.3, 1.2))
-    gray = cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY)
+    soft = cv2.GaussianBlur(canvas, (3, 3), rng.uniform(0.3, 1.2)) if rng.random() < 0.5 else canvas
+    gray = np.asarray(cv2.cvtColor(soft, cv2.COLOR_BGR2GRAY), np.float32)
     noise = rng.normal(0, rng.uniform(1, 8), gray.shape)
     return np.clip(gray + noise, 0, 255).astype(np.uint8)

@@ -1,0 +1,168 @@
+"""``rekap ocr`` (read, eval, synth, train, templates) and ``rekap bench ocr``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ocr import templates
+from ocr.bench import bench
+from ocr.decode import decode
+from ocr.evaluate import evaluate
+from ocr.reader import read_page
+from ocr.reading import PageReading, Rejected
+from ocr.synth.pages import generate
+from service.errors import InvalidInput
+from service.settings import Settings
+
+
+def register(commands: Any) -> None:
+    ocr = commands.add_parser("ocr", help="read C.Hasil photos").add_subparsers(
+        dest="ocr_command", required=True, metavar="ACTION"
+    )
+    read = ocr.add_parser(
+        "read", help="read photos; the pages of one TPS given together are decoded together"
+    )
+    read.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
+    read.add_argument("--json", action="store_true", help="print the full readings as JSON")
+    read.set_defaults(run=run_read)
+
+    ev = ocr.add_parser("eval", help="score the reader against labelled photos (images_index.csv format)")
+    ev.add_argument("--images", type=Path, required=True, metavar="DIR")
+    ev.add_argument("--labels", type=Path, required=True, metavar="CSV")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(run=run_eval)
+
+    synth = ocr.add_parser("synth", help="generate synthetic phone photos of filled forms, with labels.csv")
+    synth.add_argument("--out", type=Path, required=True, metavar="DIR")
+    synth.add_argument("--count", type=int, default=30, help="photos (three per TPS)")
+    synth.add_argument("--seed", type=int, default=1)
+    synth.add_argument("--strength", type=float, default=1.0, help="distortion, 0 (flat scan) to 1.5 (harsh)")
+    synth.set_defaults(run=run_synth)
+
+    train = ocr.add_parser(
+        "train", help="train the digit model (needs scikit-learn) and write ocr/data/digits.npz"
+    )
+    train.add_argument("--synthetic", type=int, default=6000, help="synthetic boxes added to the real crops")
+    train.add_argument("--seed", type=int, default=1)
+    train.add_argument(
+        "--out", type=Path, default=None, help="where to write the weights (default: the committed model)"
+    )
+    train.set_defaults(run=run_train)
+
+    tpl = ocr.add_parser("templates", help="rebuild ocr/data/templates.json from the blank form's renderings")
+    tpl.add_argument("--out", type=Path, default=templates.TEMPLATES_FILE)
+    tpl.set_defaults(run=run_templates)
+
+    bench_parser = commands.add_parser("bench", help="benchmarks that print JSON").add_subparsers(
+        dest="bench_command", required=True, metavar="TARGET"
+    )
+    ocr_bench = bench_parser.add_parser("ocr", help="median ms per page on one core, and where it goes")
+    ocr_bench.add_argument("--quick", action="store_true")
+    ocr_bench.add_argument("--json", action="store_true")
+    ocr_bench.set_defaults(run=run_bench)
+
+
+def _existing(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise InvalidInput(f"{what} {path} does not exist")
+    return path
+
+
+def run_read(settings: Settings, args: argparse.Namespace) -> int:
+    outcomes = {str(p): read_page(_existing(p, "photo").read_bytes()) for p in args.photos}
+    pages = [o for o in outcomes.values() if isinstance(o, PageReading)]
+    decoded = decode(pages) if pages else None
+    if args.json:
+        print(msgspec.json.encode({"photos": outcomes, "decoded": decoded}).decode())
+        return 0
+    for path, outcome in outcomes.items():
+        if isinstance(outcome, Rejected):
+            print(
+                f"{path}: retake ({outcome.reason}): {outcome.message}"
+                + (f" [{outcome.detail}]" if outcome.detail else "")
+            )
+        else:
+            confidence, turned = outcome.page_confidence, outcome.rotated
+            print(f"{path}: page {outcome.page.value} (confidence {confidence:.2f}, turned {turned}°)")
+    if decoded is not None:
+        for field in decoded.fields.values():
+            status = "accepted" if field.accepted else f"review: {field.reason}"
+            hint = f" (suggest {field.suggestion})" if field.suggestion is not None else ""
+            print(f"  {field.name:24} {field.value!s:>5}  p={field.confidence:.3f}  {status}{hint}")
+    return 0 if pages else 1
+
+
+def run_eval(settings: Settings, args: argparse.Namespace) -> int:
+    result = evaluate(_existing(args.images, "folder"), _existing(args.labels, "labels file"))
+    if args.json:
+        print(msgspec.json.encode(result).decode())
+    else:
+        summary = msgspec.to_builtins(result)
+        disagreements = summary.pop("disagreements")
+        print(msgspec.json.format(msgspec.json.encode(summary)).decode())
+        for d in disagreements:
+            verdict = "ACCEPTED" if d["accepted"] else d["reason"]
+            print(f"{d['tps']} {d['field']}: label {d['label']}, read {d['read']} ({verdict})")
+    return 0
+
+
+def run_synth(settings: Settings, args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise InvalidInput("--count must be at least 1")
+    try:
+        labels = generate(
+            _existing(settings.forms_path, "blank form folder"),
+            args.out,
+            args.count,
+            args.seed,
+            strength=args.strength,
+        )
+    except FileNotFoundError as error:
+        raise InvalidInput(str(error)) from error
+    print(f"{args.count} photos and {labels}")
+    return 0
+
+
+def run_train(settings: Settings, args: argparse.Namespace) -> int:
+    from ocr import digits
+    from ocr.training import train
+
+    folder = settings.data_path / "c1_handwritten_digits"
+    report = train(
+        folder if folder.is_dir() else None,
+        synthetic=args.synthetic,
+        seed=args.seed,
+        out=args.out or digits.MODEL_FILE,
+    )
+    if not folder.is_dir():
+        print(f"rekap: {folder} not found: trained on synthetic boxes only", file=sys.stderr)
+    print(msgspec.json.encode(report).decode())
+    return 0
+
+
+def run_templates(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        pages = templates.build(_existing(settings.forms_path, "blank form folder"))
+    except templates.TemplateError as error:
+        raise InvalidInput(str(error)) from error
+    templates.write(pages, args.out)
+    print(f"{args.out}: {sum(len(p.fields) for p in pages)} fields on {len(pages)} pages")
+    return 0
+
+
+def run_bench(settings: Settings, args: argparse.Namespace) -> int:
+    real = settings.data_path / "c1_form_images" / "images"
+    result = bench(
+        _existing(settings.forms_path, "blank form folder"), real if real.is_dir() else None, quick=args.quick
+    )
+    print(
+        msgspec.json.encode(result).decode()
+        if args.json
+        else msgspec.json.format(msgspec.json.encode(result)).decode()
+    )
+    return 0

@@ -1,0 +1,117 @@
+"""The arithmetic decoder on hand-made readings: which value it picks, and when it refuses."""
+
+from __future__ import annotations
+
+from ocr.decode import decode, value_probability
+from ocr.form import FIELDS, Page
+from ocr.reading import Alternative, FieldReading, PageReading
+
+QUAD = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+
+
+def field(name: str, *boxes: dict[int, float]) -> FieldReading:
+    """A reading from per-box digit probabilities, e.g. field("x", {1: .6, 6: .4}, {5: 1}, {2: 1})."""
+    digits = [[Alternative(d, p) for d, p in sorted(box.items(), key=lambda kv: -kv[1])] for box in boxes]
+    best = [max(box, key=lambda d: box[d]) for box in boxes]
+    value = 100 * best[0] + 10 * best[1] + best[2]
+    confidence = 1.0
+    for box, d in zip(boxes, best, strict=True):
+        confidence *= box[d]
+    return FieldReading(name, value, confidence, [Alternative(value, confidence)], digits, QUAD)
+
+
+def sure(name: str, value: int) -> FieldReading:
+    return field(name, {value // 100: 1.0}, {value // 10 % 10: 1.0}, {value % 10: 1.0})
+
+
+def page(number: int, *fields: FieldReading) -> PageReading:
+    assert [f.name for f in fields] == list(FIELDS[Page(number)])
+    return PageReading(Page(number), 1.0, 0, list(fields), 0, {}, "test")
+
+
+def test_value_probability_multiplies_the_boxes() -> None:
+    reading = field("suara_paslon_1", {1: 0.6, 6: 0.4}, {5: 1.0}, {2: 0.9, 7: 0.1})
+    assert abs(value_probability(reading, 152) - 0.54) < 1e-9
+    assert abs(value_probability(reading, 657) - 0.04) < 1e-9
+    assert value_probability(reading, 1000) == 0.0
+
+
+def test_a_clear_consistent_reading_is_accepted() -> None:
+    result = decode(
+        [
+            page(2, sure("suara_paslon_1", 152), sure("suara_paslon_2", 80), sure("suara_paslon_3", 20)),
+            page(3, sure("suara_sah", 252), sure("suara_tidak_sah", 4), sure("suara_total", 256)),
+        ]
+    )
+    assert result.consistent and result.all_accepted
+    assert {n: f.value for n, f in result.fields.items()}["suara_paslon_1"] == 152
+
+
+def test_a_reading_that_does_not_add_up_is_held_with_the_consistent_alternative_suggested() -> None:
+    """Best guess 652 (0.6) breaks A = IV.1 + IV.2 + IV.3; 152 (0.4) satisfies it: suggest, never accept."""
+    result = decode(
+        [
+            page(
+                2,
+                field("suara_paslon_1", {6: 0.6, 1: 0.4}, {5: 1.0}, {2: 1.0}),
+                sure("suara_paslon_2", 80),
+                sure("suara_paslon_3", 20),
+            ),
+            page(3, sure("suara_sah", 252), sure("suara_tidak_sah", 4), sure("suara_total", 256)),
+        ]
+    )
+    paslon_1 = result.fields["suara_paslon_1"]
+    assert not result.consistent
+    assert paslon_1.value == 652 and not paslon_1.accepted
+    assert paslon_1.suggestion == 152
+    assert "IV.1 + IV.2 + IV.3" in paslon_1.reason
+    assert result.fields["suara_tidak_sah"].accepted, (
+        "a field no broken rule touches is still judged on its own"
+    )
+
+
+def test_two_close_consistent_readings_are_not_accepted() -> None:
+    """1↔6 in IV.1 and 2↔7 in A: 152/252 and 652/752 both add up; neither may be published unchecked."""
+    result = decode(
+        [
+            page(
+                2,
+                field("suara_paslon_1", {1: 0.55, 6: 0.45}, {5: 1.0}, {2: 1.0}),
+                sure("suara_paslon_2", 80),
+                sure("suara_paslon_3", 20),
+            ),
+            page(
+                3,
+                field("suara_sah", {2: 0.55, 7: 0.45}, {5: 1.0}, {2: 1.0}),
+                sure("suara_tidak_sah", 4),
+                field("suara_total", {2: 0.55, 7: 0.45}, {5: 1.0}, {6: 1.0}),
+            ),
+        ]
+    )
+    assert result.consistent, "the best reading adds up"
+    paslon_1 = result.fields["suara_paslon_1"]
+    assert not paslon_1.accepted
+    assert "152 or 652" in paslon_1.reason
+    assert 0.5 < paslon_1.confidence < 0.97
+    assert result.fields["suara_paslon_2"].accepted
+
+
+def test_a_page_alone_is_never_accepted() -> None:
+    result = decode(
+        [page(2, sure("suara_paslon_1", 152), sure("suara_paslon_2", 80), sure("suara_paslon_3", 20))]
+    )
+    assert not any(f.accepted for f in result.fields.values())
+    assert result.fields["suara_paslon_1"].reason == "no equation could check this number"
+
+
+def test_empty_boxes_count_as_zero() -> None:
+    empty = FieldReading(
+        "suara_tidak_sah", None, 1.0, [Alternative(None, 1.0)], [[Alternative(None, 1.0)]] * 3, QUAD
+    )
+    result = decode(
+        [
+            page(2, sure("suara_paslon_1", 100), sure("suara_paslon_2", 80), sure("suara_paslon_3", 20)),
+            page(3, sure("suara_sah", 200), empty, sure("suara_total", 200)),
+        ]
+    )
+    assert result.consistent and result.all_accepted
