@@ -17,24 +17,33 @@ from ocr.cells import Gray
 from ocr.form import Page
 from ocr.templates import PageTemplate, Rect
 
-MIN_MARGIN = 0.25
-"""The best page must beat the runner-up by this share of its score (real photos: ≥ 0.4)."""
-MIN_LAYOUT = 0.07
-"""On the 60 real photos the right page scores 0.10–0.48 and the wrong ones 0.00–0.16."""
+MIN_MARGIN = 0.5
+"""The best page must beat the runner-up by this share of its score (real photos: ≥ 0.88)."""
+MIN_LAYOUT = 0.015
+"""On the real photos the right page scores 0.029 or more; a box needs all four edges."""
 
 
-def layout_score(page: Gray, template: PageTemplate, scale: float) -> float:
-    """Mean contrast between each expected box outline and the paper just outside it."""
+def layout_score(page: Gray, template: PageTemplate, scale: float, seen: Gray | None = None) -> float:
+    """Median strength of the printed outlines where this page has its boxes.
+
+    ``seen`` marks the part of the straightened page that was inside the photo; boxes outside it
+    are left out (a page cut off is reported as such later, not as another form).
+    """
     ink = 1.0 - page.astype(np.float32) / 255.0
     scores = []
     for boxes in template.fields.values():
         for rect in boxes:
-            scores.append(_outline_contrast(ink, rect, scale))
-    return float(np.median(scores))
+            x, y, w, h = (round(v * scale) for v in rect)
+            if seen is None or seen[min(y + h // 2, seen.shape[0] - 1), min(x + w // 2, seen.shape[1] - 1)]:
+                scores.append(_outline_contrast(ink, rect, scale))
+    return float(np.median(scores)) if len(scores) >= 3 else 0.0
 
 
 def _outline_contrast(ink: np.ndarray, rect: Rect, scale: float) -> float:
-    """How strongly a printed line runs along each edge of the box, allowing a few pixels' shift."""
+    """How strongly a printed line runs along the box's weakest edge, allowing a few pixels' shift.
+
+    The weakest edge, because a table rule passing where a box should be gives two edges, not four.
+    """
     x, y, w, h = (round(v * scale) for v in rect)
     reach = max(4, round(12 * scale))
     if y - reach < 0 or x - reach < 0 or y + h + reach > ink.shape[0] or x + w + reach > ink.shape[1]:
@@ -45,7 +54,7 @@ def _outline_contrast(ink: np.ndarray, rect: Rect, scale: float) -> float:
         ink[y : y + h, x - reach : x + reach].mean(axis=0),
         ink[y : y + h, x + w - reach : x + w + reach].mean(axis=0),
     ]
-    return float(np.mean([p.max() - np.median(p) for p in profiles]))
+    return float(min(p.max() - np.median(p) for p in profiles))
 
 
 def best_page(scores: dict[Page, float]) -> tuple[Page, float]:

@@ -144,3 +144,10 @@ def rotations(corners: Points) -> list[Points]:
 def rectify(gray: npt.NDArray[Any], matrix: npt.NDArray[Any], scale: float) -> npt.NDArray[Any]:
     size = (round(WIDTH * scale), round(HEIGHT * scale))
     return cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)
+
+
+def coverage(shape: tuple[int, ...], matrix: npt.NDArray[Any], scale: float) -> npt.NDArray[Any]:
+    """Which pixels of the straightened page came from inside the photo."""
+    size = (round(WIDTH * scale), round(HEIGHT * scale))
+    inside = np.ones(shape[:2], np.uint8)
+    return cv2.warpPerspective(inside, matrix, size, flags=cv2.INTER_NEAREST, borderValue=0)

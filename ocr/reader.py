@@ -1,7 +1,8 @@
 """One photo in, one page reading (or a reason to retake it) out.
 
-normalise (decode, size limits) → locate (fiducials) → rectify (homography) → identify page
-and orientation (box layout) → quality (blur, light) → read fields (digits, bubbles).
+normalise (decode, size limits, light) → locate (fiducials; the digit boxes when the marks are
+hidden) → rectify (homography) → identify page and orientation (box layout) → quality (blur,
+cut off) → read fields (digits, bubbles).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ocr import fields, identify, locate, quality
+from ocr import fields, identify, locate, quality, register
 from ocr.cells import Gray
 from ocr.digits import model
 from ocr.form import BUBBLE_FIELDS, Page
@@ -36,63 +37,79 @@ def read_page(data: bytes) -> Outcome:
     clock.lap("decode")
     if (problem := quality.lighting(gray)) is not None:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
+    pages = templates()
     try:
         found = locate.locate(gray)
+        inferred = found.inferred
+        maps = [
+            locate.homography(corners, pages[Page.ADMINISTRASI], 1.0)
+            for corners in locate.rotations(found.corners)
+        ]
     except locate.NotLocated as error:
-        reason = Retake(error.reason)
-        return Rejected(reason, reason.message)
+        inferred = 4
+        marks = np.array([(c.x, c.y) for c in locate.candidates(gray)], np.float64)
+        fits = register.register(gray, pages, marks)
+        if not fits:
+            reason = Retake(error.reason)
+            return Rejected(reason, reason.message)
+        maps = [fits[0].matrix]
     clock.lap("locate")
-    page, confidence, turned, matrix, straight = _identify(gray, found.corners)
+    page, confidence, matrix, straight = _identify(gray, maps)
     clock.lap("identify")
     if (problem := quality.sharpness(straight)) is not None:
         return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     if page is None:
-        return Rejected(
-            Retake.OTHER_FORM,
-            Retake.OTHER_FORM.message,
-            "the printed boxes do not match any page of C.Hasil-PPWP",
-        )
-    template = templates()[page]
+        detail = "the printed boxes do not match any page of C.Hasil-PPWP"
+        return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, detail)
+    template = pages[page]
+    inverse = np.linalg.inv(matrix)
+    if (missing := _outside(template, inverse, gray.shape)) is not None:
+        return Rejected(Retake.CUT_OFF, Retake.CUT_OFF.message, f"{missing} is outside the photo")
     clock.lap("quality")
-    readings = read_fields(straight, template, np.linalg.inv(matrix))
+    readings = read_fields(straight, template, inverse)
     clock.lap("fields")
-    rotated = (180 if turned else 0) + (0 if _upright_marks(found.corners, gray.shape) else 90)
-    return PageReading(
-        page,
-        confidence,
-        rotated % 360,
-        readings,
-        found.inferred,
-        timings,
-        f"{VERSION}; digits {model().version}",
-    )
+    version = f"{VERSION}; digits {model().version}"
+    return PageReading(page, confidence, _turned(inverse), readings, inferred, timings, version)
 
 
-def _identify(
-    gray: Gray, corners: npt.NDArray[Any]
-) -> tuple[Page | None, float, bool, npt.NDArray[Any], Gray]:
-    """Try the page upright and upside down against every page layout; keep the best fit."""
+def _identify(gray: Gray, maps: list[npt.NDArray[Any]]) -> tuple[Page | None, float, npt.NDArray[Any], Gray]:
+    """Rectify with each candidate map (photo → template) and keep the best-fitting page layout."""
     pages = templates()
-    best: tuple[float, Page, bool, npt.NDArray[Any], Gray, dict[Page, float]] | None = None
-    for turned, oriented in enumerate(locate.rotations(corners)):
-        matrix = locate.homography(oriented, pages[Page.ADMINISTRASI], SCALE)
-        straight = locate.rectify(gray, matrix, SCALE)
-        scores = {p: identify.layout_score(straight, t, SCALE) for p, t in pages.items()}
+    zoom = np.diag([SCALE, SCALE, 1.0])
+    best: tuple[float, Page, npt.NDArray[Any], Gray, dict[Page, float]] | None = None
+    for matrix in maps:
+        straight = locate.rectify(gray, zoom @ matrix, SCALE)
+        seen = locate.coverage(gray.shape, zoom @ matrix, SCALE)
+        scores = {p: identify.layout_score(straight, t, SCALE, seen) for p, t in pages.items()}
         page = max(scores, key=lambda p: scores[p])
         if best is None or scores[page] > best[0]:
-            best = (scores[page], page, bool(turned), matrix, straight, scores)
+            best = (scores[page], page, matrix, straight, scores)
     assert best is not None
-    score, page, turned, matrix, straight, scores = best
+    score, page, matrix, straight, scores = best
     _, confidence = identify.best_page(scores)
     if score < identify.MIN_LAYOUT or confidence < identify.MIN_MARGIN:
-        return None, 0.0, turned, matrix, straight
-    return page, confidence, turned, matrix, straight
+        return None, 0.0, matrix, straight
+    return page, confidence, matrix, straight
 
 
-def _upright_marks(corners: npt.NDArray[Any], shape: tuple[int, ...]) -> bool:
-    """Whether the page's top edge runs along the photo's top or bottom (not its sides)."""
-    tl, tr = corners[0], corners[1]
-    return bool(abs(tr[0] - tl[0]) >= abs(tr[1] - tl[1]))
+def _outside(template: PageTemplate, inverse: npt.NDArray[Any], shape: tuple[int, ...]) -> str | None:
+    """The first field whose boxes are not all inside the photo."""
+    h, w = shape[:2]
+    for name, boxes in template.fields.items():
+        x0, y0 = boxes[0][0], boxes[0][1]
+        x1, y1 = boxes[2][0] + boxes[2][2], boxes[2][1] + boxes[2][3]
+        corners = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], np.float64)
+        mapped = cv2.perspectiveTransform(corners, inverse)[0]
+        if mapped.min() < 0 or (mapped[:, 0] >= w).any() or (mapped[:, 1] >= h).any():
+            return name
+    return None
+
+
+def _turned(inverse: npt.NDArray[Any]) -> int:
+    """Degrees the photo is turned from upright: the direction of the page's top edge in it."""
+    ends = cv2.perspectiveTransform(np.array([[(500.0, 1500.0), (1500.0, 1500.0)]]), inverse)[0]
+    dx, dy = ends[1] - ends[0]
+    return round(float(np.degrees(np.arctan2(dy, dx))) / 90) % 4 * 90
 
 
 def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:

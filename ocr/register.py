@@ -1,0 +1,213 @@
+"""Fallback when the corner fiducials are hidden or cut off: find the page by its digit boxes.
+
+Real uploads often clip the top or bottom edge with the marks on it. The printed boxes come in
+rows of three at a fixed pitch; one row seen in the photo matched to one row of a page template
+fixes a similarity transform, which is kept if most other boxes fall on template boxes too.
+The inliers then give a least-squares affine map. Only photos held within
+30° of upright are searched this way (a turned photo is handled by the fiducials). A part of one page's boxes can fit another page's, so
+every page's best fit is returned and the reader's layout check picks among them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ocr.cells import Gray
+from ocr.form import Page
+from ocr.templates import PageTemplate
+
+TOLERANCE = 14.0
+"""Template pixels (at 2000 px wide) within which a photographed box counts as on its template box."""
+ROUGH = 45.0
+"""Tolerance for pairing points under a rough fit, before it is refined."""
+MIN_INLIERS = 7
+MARK_WEIGHT = 10
+"""A corner mark landing on its template corner counts as much as ten boxes."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    page: Page
+    matrix: npt.NDArray[Any]
+    """3×3 photo → template pixels at scale 1 (an affine map)."""
+    inliers: int
+
+
+def boxes_in(gray: Gray) -> npt.NDArray[Any]:
+    """Centres and sides (x, y, side) of square holes the size of a digit box.
+
+    Only straight horizontal and vertical strokes are kept first, so a digit or an X written
+    across a box does not break its outline into pieces.
+    """
+    h, w = gray.shape
+    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
+    run = max(5, round(0.018 * max(h, w)))
+    across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
+    down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
+    grid = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
+    contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return np.zeros((0, 3), np.float32)
+    lo, hi = 0.012 * max(h, w), 0.06 * max(h, w)
+    found: list[tuple[float, float, float]] = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+        x, y, bw, bh = cv2.boundingRect(contour)
+        if parent < 0 or not (lo <= bw <= hi and lo <= bh <= hi and 0.75 < bw / bh < 1.33):
+            continue
+        if cv2.contourArea(contour) < 0.6 * bw * bh:
+            continue
+        cx, cy = x + bw / 2, y + bh / 2
+        if not any(abs(cx - fx) < bw / 2 and abs(cy - fy) < bh / 2 for fx, fy, _ in found):
+            found.append((cx, cy, (bw + bh) / 2))
+    return np.array(found, np.float32).reshape(-1, 3)
+
+
+def _rows(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
+    """Pairs (first, third) of boxes that make a row of three at an even pitch."""
+    rows = []
+    for i, j in itertools.permutations(range(len(boxes)), 2):
+        step = (boxes[j, :2] - boxes[i, :2]) / 2
+        pitch = float(np.hypot(*step))
+        if not 1.1 * boxes[i, 2] < pitch < 1.6 * boxes[i, 2]:
+            continue
+        middle = np.hypot(*(boxes[:, :2] - (boxes[i, :2] + step)).T)
+        if middle.min() < 0.25 * boxes[i, 2]:
+            rows.append((i, j))
+    return rows
+
+
+def _similarity(
+    a: npt.NDArray[Any], b: npt.NDArray[Any], ta: npt.NDArray[Any], tb: npt.NDArray[Any]
+) -> npt.NDArray[Any]:
+    """The 2×3 similarity mapping photo points a, b onto template points ta, tb."""
+    za, zb = complex(*a), complex(*b)
+    wa, wb = complex(*ta), complex(*tb)
+    k = (wb - wa) / (zb - za)
+    t = wa - k * za
+    return np.array([[k.real, -k.imag, t.real], [k.imag, k.real, t.imag]], np.float64)
+
+
+def register(gray: Gray, pages: dict[Page, PageTemplate], marks: npt.NDArray[Any]) -> list[Registered]:
+    """The best fit of each page, best first (pages with too few matching boxes left out).
+
+    Rough fits come from one photographed row of boxes matched to one template row, or from a
+    seen corner mark plus a row (its angle and pitch). Each is refined by least squares over the
+    boxes and marks it brings close, then scored: boxes on template boxes, plus marks on template
+    corners. The marks matter: page 1's rows repeat at one pitch, so a fit one row off matches
+    almost as many boxes, but not the marks.
+    """
+    boxes = boxes_in(gray)
+    if len(boxes) < MIN_INLIERS:
+        return []
+    rows = _rows(boxes)
+    marks = marks.reshape(-1, 2).astype(np.float64)
+    fits = []
+    for page, template in pages.items():
+        target = _Target(template)
+        best: tuple[int, npt.NDArray[Any]] | None = None
+        for rough in _hypotheses(boxes, rows, marks, target):
+            refined = _fit(boxes, marks, rough, target, ROUGH)
+            if refined is None:
+                continue
+            tight = _fit(boxes, marks, refined, target, TOLERANCE)
+            refined = refined if tight is None else tight
+            if not _square(refined):
+                continue
+            score = _score(boxes, marks, refined, target)
+            if score >= MIN_INLIERS and (best is None or score > best[0]):
+                best = (score, refined)
+        if best is not None:
+            fits.append(Registered(page, np.vstack([best[1], [0.0, 0.0, 1.0]]), best[0]))
+    return sorted(fits, key=lambda fit: fit.inliers, reverse=True)
+
+
+class _Target:
+    def __init__(self, template: PageTemplate) -> None:
+        rects = [r for triple in template.fields.values() for r in triple]
+        self.centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in rects], np.float64)
+        self.side = float(np.mean([w for _, _, w, _ in rects]))
+        self.rows = [(self.centres[3 * k], self.centres[3 * k + 2]) for k in range(len(rects) // 3)]
+        self.corners = np.array(template.fiducials, np.float64)
+
+
+def _hypotheses(
+    boxes: npt.NDArray[Any], rows: list[tuple[int, int]], marks: npt.NDArray[Any], target: _Target
+) -> list[npt.NDArray[Any]]:
+    out = []
+    for i, j in rows:
+        for ta, tb in target.rows:
+            out.append(_similarity(boxes[i, :2], boxes[j, :2], ta, tb))
+        ta, tb = target.rows[0]
+        turn = _similarity(boxes[i, :2], boxes[j, :2], ta, tb)
+        for mark in marks:
+            for corner in target.corners:
+                anchored = turn.copy()
+                anchored[:, 2] += corner - anchored @ np.append(mark, 1.0)
+                out.append(anchored)
+    return [
+        h
+        for h in out
+        if h[0, 0] > 0
+        and abs(h[1, 0]) < 0.5 * h[0, 0]
+        and 0.75 < boxes[:, 2].mean() * np.hypot(h[0, 0], h[1, 0]) / target.side < 1.33
+    ]
+
+
+def _apply(affine: npt.NDArray[Any], points: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return np.hstack([points, np.ones((len(points), 1))]) @ affine.T  # type: ignore[no-any-return]
+
+
+def _pairs(
+    points: npt.NDArray[Any], affine: npt.NDArray[Any], targets: npt.NDArray[Any], tolerance: float
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Photo points and the template points they land near under ``affine``."""
+    if len(points) == 0:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    distance = np.linalg.norm(_apply(affine, points)[:, None, :] - targets[None, :, :], axis=2)
+    nearest = distance.argmin(axis=1)
+    keep = distance[np.arange(len(points)), nearest] < tolerance
+    return points[keep], targets[nearest[keep]]
+
+
+def _fit(
+    boxes: npt.NDArray[Any],
+    marks: npt.NDArray[Any],
+    affine: npt.NDArray[Any],
+    target: _Target,
+    tolerance: float,
+) -> npt.NDArray[Any] | None:
+    """Least-squares affine map over the boxes and marks that ``affine`` puts within ``tolerance``."""
+    box_from, box_to = _pairs(boxes[:, :2].astype(np.float64), affine, target.centres, tolerance)
+    if len(box_from) < MIN_INLIERS:
+        return None
+    mark_from, mark_to = _pairs(marks, affine, target.corners, tolerance * 2)
+    source = np.vstack([box_from, mark_from])
+    solution, *_ = np.linalg.lstsq(
+        np.hstack([source, np.ones((len(source), 1))]), np.vstack([box_to, mark_to]), rcond=None
+    )
+    return solution.T  # type: ignore[no-any-return]
+
+
+def _score(
+    boxes: npt.NDArray[Any], marks: npt.NDArray[Any], affine: npt.NDArray[Any], target: _Target
+) -> int:
+    """Boxes on template boxes, minus boxes on the page where it has none, plus marks on corners."""
+    points = boxes[:, :2].astype(np.float64)
+    on_boxes = len(_pairs(points, affine, target.centres, TOLERANCE)[0])
+    mapped = _apply(affine, points)
+    (x0, y0), (x1, y1) = target.corners.min(axis=0), target.corners.max(axis=0)
+    inside = (mapped[:, 0] > x0) & (mapped[:, 0] < x1) & (mapped[:, 1] > y0) & (mapped[:, 1] < y1)
+    on_marks = len(_pairs(marks, affine, target.corners, 2 * TOLERANCE)[0])
+    return on_boxes - (int(inside.sum()) - on_boxes) + MARK_WEIGHT * on_marks
+
+
+def _square(affine: npt.NDArray[Any]) -> bool:
+    """Close to a similarity: phones and the app's resizing stretch one axis by up to ~15 %."""
+    singular = np.linalg.svd(affine[:, :2], compute_uv=False)
+    return bool(singular[1] / singular[0] > 0.8)
