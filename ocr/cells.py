@@ -90,8 +90,16 @@ def centred(ink: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out
 
 
+def _whole_box_hog(box: Gray) -> Features:
+    """HOG of the whole box, border included, contrast stretched: how the box looks as cut."""
+    small = cv2.resize(box, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    lo, hi = np.percentile(small, 2), np.percentile(small, 98)
+    stretched = np.clip((small - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)
+    return np.asarray(_HOG.compute(stretched)).ravel()
+
+
 def features(box: Gray) -> Features:
-    """HOG of the centred ink plus a coarse ink image and the glyph's shape ratios."""
+    """HOG of the whole box and of the centred ink, a coarse ink image and the glyph's shape."""
     ink = ink_map(box)
     square = centred(ink)
     hog = np.asarray(_HOG.compute((square * 255).astype(np.uint8))).ravel()
@@ -102,4 +110,4 @@ def features(box: Gray) -> Features:
         shape = [(ys.max() - ys.min() + 1) / h, (xs.max() - xs.min() + 1) / w, ink_share(ink) * 4]
     else:
         shape = [0.0, 0.0, 0.0]
-    return np.concatenate([hog, coarse, np.asarray(shape, np.float32)]).astype(np.float32)
+    return np.concatenate([_whole_box_hog(box), hog, coarse, np.asarray(shape, np.float32)]).astype(np.float32)

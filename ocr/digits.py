@@ -25,14 +25,19 @@ class DigitModel:
         self.scale = weights["scale"]
         self.layers = [(weights[f"w{i}"], weights[f"b{i}"]) for i in range(int(weights["depth"]))]
         self.version = str(weights["version"])
+        self.temperature = float(weights.get("temperature", 1.0))
 
-    def probabilities(self, features: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """Rows of features → rows of ten probabilities (digits 0–9)."""
+    def logits(self, features: npt.NDArray[Any]) -> npt.NDArray[Any]:
         x = (np.atleast_2d(features) - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
             if i < len(self.layers) - 1:
                 x = np.maximum(x, 0)
+        return x  # type: ignore[no-any-return]
+
+    def probabilities(self, features: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Rows of features → rows of ten probabilities (digits 0–9), softened to be honest."""
+        x = self.logits(features) / self.temperature
         x = x - x.max(axis=1, keepdims=True)
         e = np.exp(x.astype(np.float64))
         return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
