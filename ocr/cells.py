@@ -110,4 +110,6 @@ def features(box: Gray) -> Features:
         shape = [(ys.max() - ys.min() + 1) / h, (xs.max() - xs.min() + 1) / w, ink_share(ink) * 4]
     else:
         shape = [0.0, 0.0, 0.0]
-    return np.concatenate([_whole_box_hog(box), hog, coarse, np.asarray(shape, np.float32)]).astype(np.float32)
+    return np.concatenate([_whole_box_hog(box), hog, coarse, np.asarray(shape, np.float32)]).astype(
+        np.float32
+    )

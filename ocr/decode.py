@@ -6,7 +6,10 @@ already satisfies every rule, the field is in at least one equation that was che
 lone page is never accepted), and among all readings that add up the field's value keeps
 ≥ ``ACCEPT`` of the probability.
 A consistent combination found among the alternatives is offered as a suggestion for review,
-never accepted on its own.
+never accepted on its own. When a rule is broken, the fields of it that another equation
+confirms are not blamed: for example votes cast (C = A + B holds) against voters who voted on
+page 1 puts page 1 under review, not C; a rule whose every field is confirmed is a discrepancy
+of the form itself, reported as such.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class TpsDecoding(msgspec.Struct, frozen=True):
     violations: list[str]
     consistent: bool
     """Whether the best reading satisfies every rule that could be checked."""
+    discrepancies: list[str] = []
+    """Broken rules whose every number is confirmed by another equation: the numbers were read
+    right and the officers' form itself does not add up (for the consistency checks to judge)."""
 
     @property
     def all_accepted(self) -> bool:
@@ -77,35 +83,34 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     kept = [r for r in rules if r.name not in broken_names]
     combos = _consistent(names, readings, kept)
     total = sum(p for p, _ in combos)
+    share = {n: sum(p for p, c in combos if c[n] == best[n]) / total if total else 0.0 for n in names}
     checked = {n for rule in kept if not rule.at_most for n in rule.fields}
+    confirmed = {n for n in checked if share[n] >= ACCEPT}
+    blamed = {v.rule: [f for f in v.fields if f not in confirmed] for v in broken}
     repaired = _consistent(names, readings, rules) if broken else []
     suggested = repaired[0][1] if repaired else {}
     out = {}
     for name in names:
         reading = readings[name]
-        share = sum(p for p, c in combos if c[name] == best[name]) / total if total else 0.0
-        against = [v for v in broken if name in v.fields]
+        against = [v for v in broken if name in blamed[v.rule]]
         if against:
             suggestion = suggested.get(name)
             reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
-            out[name] = DecodedField(
-                name, reading.value, False, share, reason, suggestion if suggestion != best[name] else None
-            )
+            hint = suggestion if suggestion != best[name] else None
+            out[name] = DecodedField(name, reading.value, False, share[name], reason, hint)
         elif name not in checked:
-            out[name] = DecodedField(
-                name, reading.value, False, reading.confidence, "no equation could check this number"
-            )
-        elif share < ACCEPT:
+            reason = "no equation could check this number"
+            out[name] = DecodedField(name, reading.value, False, reading.confidence, reason)
+        elif share[name] < ACCEPT:
             rivals = sorted({c[name] for _, c in combos[:5]} - {best[name]})
-            reason = (
-                f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}"
-                if rivals
-                else "unclear reading"
+            reason = f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}"
+            out[name] = DecodedField(
+                name, reading.value, False, share[name], reason if rivals else "unclear reading"
             )
-            out[name] = DecodedField(name, reading.value, False, share, reason)
         else:
-            out[name] = DecodedField(name, reading.value, True, share)
-    return TpsDecoding(out, [v.explanation for v in broken], not broken)
+            out[name] = DecodedField(name, reading.value, True, share[name])
+    discrepancies = [v.explanation for v in broken if not blamed[v.rule]]
+    return TpsDecoding(out, [v.explanation for v in broken], not broken, discrepancies)
 
 
 def _consistent(

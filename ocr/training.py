@@ -125,7 +125,9 @@ def train(
     train_targets += extra_targets[cut:]
     x = np.asarray([cells.features(img) for img in train_images], np.float32)
     y = np.asarray(train_targets)
-    x_held = np.asarray([cells.features(img) for img in held_images + extra[:cut]], np.float32).reshape(-1, x.shape[1])
+    x_held = np.asarray([cells.features(img) for img in held_images + extra[:cut]], np.float32).reshape(
+        -1, x.shape[1]
+    )
     y_held = np.asarray(held_targets + extra_targets[:cut])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-3
     net = MLPClassifier((HIDDEN,), alpha=1e-2, max_iter=300, random_state=seed)
@@ -151,7 +153,9 @@ def train(
         synthetic_boxes=synthetic,
         held_out=len(y_held),
         held_out_accuracy=round(float((predicted == y_held).mean()), 4),
-        held_out_real_accuracy=round(float((predicted[is_real] == y_held[is_real]).mean()), 4) if is_real.any() else 0.0,
+        held_out_real_accuracy=round(float((predicted[is_real] == y_held[is_real]).mean()), 4)
+        if is_real.any()
+        else 0.0,
         model=version,
         temperature=float(weights["temperature"]),  # type: ignore[arg-type]
     )
