@@ -93,7 +93,7 @@ def centred(ink: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def _whole_box_hog(box: Gray) -> Features:
     """HOG of the whole box, border included, contrast stretched: how the box looks as cut."""
     small = cv2.resize(box, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    lo, hi = np.percentile(small, 2), np.percentile(small, 98)
+    lo, hi = float(np.percentile(small, 2)), float(np.percentile(small, 98))
     stretched = np.clip((small - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)
     return np.asarray(_HOG.compute(stretched)).ravel()
 

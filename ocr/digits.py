@@ -43,7 +43,7 @@ class DigitModel:
         return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
 
-def save(path: Path, weights: dict[str, npt.NDArray[Any] | int | str]) -> None:
+def save(path: Path, weights: dict[str, npt.NDArray[Any] | int | str | float]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **weights)  # type: ignore[arg-type]
 

@@ -8,6 +8,7 @@ would lie outside the photo means the page was cut off.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +52,16 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
     lo, hi = 0.008 * max(h, w), 0.06 * max(h, w)
     out = []
+    squares = []
     for i in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[i])
+        if (
+            lo / 2 <= bw <= hi / 2
+            and lo / 2 <= bh <= hi / 2
+            and 0.7 < bw / bh < 1.4
+            and area > 0.75 * bw * bh
+        ):
+            squares.append((float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2))
         if not (lo <= bw <= hi and lo <= bh <= hi and 0.6 < bw / bh < 1.6 and 0.3 < area / (bw * bh) < 0.75):
             continue
         patch = dark[y : y + bh, x : x + bw]
@@ -62,6 +71,16 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, True))
         elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.35:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, False))
+    # Blur or a coarse threshold can part the two squares where they touch: pair them up again.
+    for (ax, ay, a), (bx, by, b) in itertools.combinations(squares, 2):
+        dx, dy = bx - ax, by - ay
+        if dy < 0:
+            dx, dy = -dx, -dy
+        side = (a + b) / 2
+        diagonal = 0.7 * side < dy < 1.4 * side and 0.7 * side < abs(dx) < 1.4 * side
+        known = any(abs(c.x - (ax + bx) / 2) < side and abs(c.y - (ay + by) / 2) < side for c in out)
+        if abs(a - b) < 0.3 * side and diagonal and not known:
+            out.append(Candidate((ax + bx) / 2, (ay + by) / 2, 2 * side, dx > 0))
     return out
 
 

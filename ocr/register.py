@@ -3,9 +3,10 @@
 Real uploads often clip the top or bottom edge with the marks on it. The printed boxes come in
 rows of three at a fixed pitch; one row seen in the photo matched to one row of a page template
 fixes a similarity transform, which is kept if most other boxes fall on template boxes too.
-The inliers then give a least-squares affine map. Only photos held within
-30° of upright are searched this way (a turned photo is handled by the fiducials). A part of one page's boxes can fit another page's, so
-every page's best fit is returned and the reader's layout check picks among them.
+The inliers then give a least-squares affine map. Only photos held within 30° of upright are
+searched this way (a turned photo is handled by the fiducials). Fits are scored so that a part
+of one page's boxes matching another page loses (see ``_score``); the reader's layout check
+then confirms the page.
 """
 
 from __future__ import annotations
