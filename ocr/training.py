@@ -71,9 +71,10 @@ def photographed(image: cells.Gray, rng: np.random.Generator) -> cells.Gray:
     compressed, and cut a little off-centre."""
     h, w = image.shape
     m = rng.uniform(-0.1, 0.12, 4)
-    pad = [max(0, int(-v * s)) for v, s in zip(m, (h, h, w, w), strict=True)]
-    grown = cv2.copyMakeBorder(image, *pad, cv2.BORDER_REPLICATE)
-    top, bottom, left, right = (max(0, int(v * s)) for v, s in zip(m, (h, h, w, w), strict=True))
+    sides = (h, h, w, w)
+    pad_top, pad_bottom, pad_left, pad_right = (max(0, int(-v * s)) for v, s in zip(m, sides, strict=True))
+    grown = cv2.copyMakeBorder(image, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    top, bottom, left, right = (max(0, int(v * s)) for v, s in zip(m, sides, strict=True))
     cut = grown[top : grown.shape[0] - bottom or None, left : grown.shape[1] - right or None]
     shrink = rng.uniform(0.45, 1.1)
     small = cv2.resize(cut, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
@@ -157,5 +158,5 @@ def train(
         if is_real.any()
         else 0.0,
         model=version,
-        temperature=float(weights["temperature"]),  # type: ignore[arg-type]
+        temperature=float(weights["temperature"]),
     )
