@@ -1,1 +1,23 @@
-"""Reads C.Hasil photos: image bytes in, typed readings out. Knows nothing of HTTP or SQL (issue 3)."""
+"""Reads C.Hasil-PPWP photos: image bytes in, typed readings out. Knows nothing of HTTP or SQL.
+
+The service needs two calls: ``read_page`` for each photo (a ``PageReading`` or a ``Rejected``
+with the reason to retake it) and ``decode`` for the pages of one TPS together. The form's
+fields and arithmetic live in ``ocr.form`` for the service's checks to share.
+"""
+
+from ocr.decode import DecodedField, TpsDecoding, decode
+from ocr.reader import VERSION, read_page
+from ocr.reading import FieldReading, Outcome, PageReading, Rejected, Retake
+
+__all__ = [
+    "VERSION",
+    "DecodedField",
+    "FieldReading",
+    "Outcome",
+    "PageReading",
+    "Rejected",
+    "Retake",
+    "TpsDecoding",
+    "decode",
+    "read_page",
+]

@@ -1,15 +1,20 @@
 """Decode the pages of one TPS together, with the form's arithmetic as evidence.
 
+Each field's value is the decoder's choice: the most probable combination of the readings of
+all fields, where a combination that breaks a rule of the form is not impossible (officers make
+mistakes too) but costs ``FORM_ERROR`` per broken rule. So 292 read where the boxes also allow
+252, with A = IV.1 + IV.2 + IV.3 and C = A + B pointing at 252, becomes 252.
+
 Policy (after FACTS.md: searching alternatives for *any* combination that adds up accepted
 wrong forms): a field is accepted automatically only when the best reading of every field
 already satisfies every rule, the field is in at least one equation that was checked (so a
 lone page is never accepted), and among all readings that add up the field's value keeps
 ≥ ``ACCEPT`` of the probability.
-A consistent combination found among the alternatives is offered as a suggestion for review,
-never accepted on its own. When a rule is broken, the fields of it that another equation
-confirms are not blamed: for example votes cast (C = A + B holds) against voters who voted on
-page 1 puts page 1 under review, not C; a rule whose every field is confirmed is a discrepancy
-of the form itself, reported as such.
+A value the decoder changed to make the form add up is never accepted on its own: it goes to
+review with the reading beside it. When a rule is broken, the fields of it that another
+equation confirms are not blamed: for example votes cast (C = A + B holds) against voters who
+voted on page 1 puts page 1 under review, not C; a rule whose every field is confirmed is a
+discrepancy of the form itself, reported as such.
 """
 
 from __future__ import annotations
@@ -28,17 +33,22 @@ ACCEPT = 0.97
 BEAM = 256
 OTHER_DIGIT = 1e-4
 """Probability given to a digit outside a box's listed alternatives."""
+FORM_ERROR = 1e-3
+"""Prior probability that the officers' own numbers break one rule of the form."""
+CANDIDATES = 8
+"""Values per field tried when rules may break (the most probable spellings of its boxes)."""
 
 
 class DecodedField(msgspec.Struct, frozen=True):
     name: str
     value: int | None
+    """The decoder's choice (see the module's docstring); 0 for a field left empty."""
+    read: int | None
+    """The most probable reading of the field's own boxes (``None``: every box empty)."""
     accepted: bool
     confidence: float
     """Posterior of ``value`` among the readings that satisfy the rules."""
     reason: str = ""
-    suggestion: int | None = None
-    """A consistent value offered to the reviewer when the reading does not add up."""
 
 
 class TpsDecoding(msgspec.Struct, frozen=True):
@@ -81,42 +91,52 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     broken = violations(best, rules)
     broken_names = {v.rule for v in broken}
     kept = [r for r in rules if r.name not in broken_names]
-    combos = _consistent(names, readings, kept)
+    combos = _search(names, readings, kept)
     total = sum(p for p, _ in combos)
     share = {n: sum(p for p, c in combos if c[n] == best[n]) / total if total else 0.0 for n in names}
     checked = {n for rule in kept if not rule.at_most for n in rule.fields}
     confirmed = {n for n in checked if share[n] >= ACCEPT}
     blamed = {v.rule: [f for f in v.fields if f not in confirmed] for v in broken}
-    repaired = _consistent(names, readings, rules) if broken else []
-    suggested = repaired[0][1] if repaired else {}
+    chosen = _search(names, readings, rules, FORM_ERROR)[0][1] if broken else best
     out = {}
     for name in names:
         reading = readings[name]
+        value = chosen[name]
         against = [v for v in broken if name in blamed[v.rule]]
         if against:
-            suggestion = suggested.get(name)
             reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
-            hint = suggestion if suggestion != best[name] else None
-            out[name] = DecodedField(name, reading.value, False, share[name], reason, hint)
+            if value != best[name]:
+                reason += f"; {value} makes them add up (the boxes read {best[name]})"
+            out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif name not in checked:
             reason = "no equation could check this number"
-            out[name] = DecodedField(name, reading.value, False, reading.confidence, reason)
+            out[name] = DecodedField(name, value, reading.value, False, reading.confidence, reason)
         elif share[name] < ACCEPT:
             rivals = sorted({c[name] for _, c in combos[:5]} - {best[name]})
             reason = f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}"
             out[name] = DecodedField(
-                name, reading.value, False, share[name], reason if rivals else "unclear reading"
+                name, value, reading.value, False, share[name], reason if rivals else "unclear reading"
             )
+        elif value != best[name]:
+            reason = f"changed from {best[name]} to {value} so that the form adds up"
+            out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         else:
-            out[name] = DecodedField(name, reading.value, True, share[name])
+            out[name] = DecodedField(name, value, reading.value, True, share[name])
     discrepancies = [v.explanation for v in broken if not blamed[v.rule]]
     return TpsDecoding(out, [v.explanation for v in broken], not broken, discrepancies)
 
 
-def _consistent(
-    names: Sequence[str], readings: dict[str, FieldReading], rules: Sequence[Rule]
+def _search(
+    names: Sequence[str],
+    readings: dict[str, FieldReading],
+    rules: Sequence[Rule],
+    broken_cost: float | None = None,
 ) -> list[tuple[float, dict[str, int]]]:
-    """Combinations of alternatives that satisfy every rule, most probable first (beam search)."""
+    """Combinations of values, most probable first (beam search).
+
+    Without ``broken_cost`` only combinations satisfying every rule are kept; with it, each
+    broken rule multiplies a combination's probability by ``broken_cost``.
+    """
     beam: list[tuple[float, dict[str, int]]] = [(0.0, {})]
     for name in names:
         reading = readings[name]
@@ -125,17 +145,21 @@ def _consistent(
             for r in rules
             if name in r.fields and all(f == name or f in names[: names.index(name)] for f in r.fields)
         ]
+        readable = _readable_values(reading, CANDIDATES if broken_cost else None)
         grown = []
         for logp, values in beam:
-            candidates = _readable_values(reading)
+            candidates = set(readable)
             candidates |= {v for rule in closing if (v := _solve(rule, name, values)) is not None}
             for value in candidates:
                 p = value_probability(reading, value)
                 if p <= 0:
                     continue
                 trial = {**values, name: value}
-                if all(holds(rule, trial) is not False for rule in closing):
-                    grown.append((logp + math.log(p), trial))
+                breaks = sum(holds(rule, trial) is False for rule in closing)
+                if breaks and broken_cost is None:
+                    continue
+                cost = breaks * math.log(broken_cost) if breaks and broken_cost else 0.0
+                grown.append((logp + math.log(p) + cost, trial))
         grown.sort(key=lambda t: t[0], reverse=True)
         beam = grown[:BEAM]
         if not beam:
@@ -143,12 +167,13 @@ def _consistent(
     return [(math.exp(logp), values) for logp, values in beam]
 
 
-def _readable_values(reading: FieldReading) -> set[int]:
-    """Every value the listed digit alternatives of the three boxes can spell."""
+def _readable_values(reading: FieldReading, limit: int | None = None) -> list[int]:
+    """The values the listed digit alternatives of the three boxes can spell, most probable first."""
     if reading.value is None:
-        return {0}
+        return [0]
     boxes = [{0 if a.value is None else a.value for a in box} for box in reading.digits]
-    return {100 * a + 10 * b + c for a, b, c in itertools.product(*boxes)}
+    spelled = {100 * a + 10 * b + c for a, b, c in itertools.product(*boxes)}
+    return sorted(spelled, key=lambda v: value_probability(reading, v), reverse=True)[:limit]
 
 
 def _solve(rule: Rule, name: str, values: dict[str, int]) -> int | None:

@@ -34,7 +34,10 @@ class Disagreement(msgspec.Struct, frozen=True):
     file: str
     field: str
     label: int | None
+    value: int | None
+    """The decoder's choice."""
     read: int | None
+    """What the field's own boxes read."""
     accepted: bool
     reason: str
 
@@ -45,6 +48,9 @@ class Evaluation(msgspec.Struct):
     page_id_accuracy: float
     rejected: dict[str, str]
     field_accuracy: float
+    """Share of the labelled vote fields whose decoded value equals the label."""
+    read_accuracy: float
+    """The same for the boxes' own reading, before the arithmetic was used."""
     fields_compared: int
     auto_accept_rate: float
     auto_accepted_wrong: int
@@ -69,7 +75,7 @@ def evaluate(images: Path, labels: Path) -> Evaluation:
     by_tps = load_labels(labels)
     times: list[float] = []
     rejected: dict[str, str] = {}
-    identified = photos = compared = right = wrong_accepts = accepted_tps = 0
+    identified = photos = compared = right = read_right = wrong_accepts = accepted_tps = 0
     disagreements: list[Disagreement] = []
     for tps, rows in sorted(by_tps.items()):
         pages: list[PageReading] = []
@@ -94,6 +100,7 @@ def evaluate(images: Path, labels: Path) -> Evaluation:
                 continue
             compared += 1
             got = decoded.fields.get(field)
+            read_right += got is not None and (got.read or 0) == label
             if got is not None and got.value == label:
                 right += 1
             elif got is not None and got.accepted:
@@ -104,6 +111,7 @@ def evaluate(images: Path, labels: Path) -> Evaluation:
         page_id_accuracy=round(identified / photos, 4) if photos else 0.0,
         rejected=rejected,
         field_accuracy=round(right / compared, 4) if compared else 0.0,
+        read_accuracy=round(read_right / compared, 4) if compared else 0.0,
         fields_compared=compared,
         auto_accept_rate=round(accepted_tps / len(by_tps), 4) if by_tps else 0.0,
         auto_accepted_wrong=wrong_accepts,
@@ -124,10 +132,14 @@ def _score_tps(
             all_accepted = False
         if got is None:
             out.append(
-                Disagreement(tps, "", field, label, None, False, f"page {PAGE_OF[field].value} not read")
+                Disagreement(
+                    tps, "", field, label, None, None, False, f"page {PAGE_OF[field].value} not read"
+                )
             )
         elif got.value != label:
             out.append(
-                Disagreement(tps, source.get(field, ""), field, label, got.value, got.accepted, got.reason)
+                Disagreement(
+                    tps, source.get(field, ""), field, label, got.value, got.read, got.accepted, got.reason
+                )
             )
     return int(all_accepted)

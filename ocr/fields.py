@@ -54,7 +54,7 @@ def _scaled(rect: Rect, scale: float) -> Rect:
 
 
 def _alignment(page: cells.Gray, rects: list[Rect], reach: int) -> tuple[int, int]:
-    """The shift that puts the most dark pixels on the expected box borders."""
+    """The shift that puts dark pixels on the expected box borders and paper on either side."""
     x0 = min(r[0] for r in rects) - reach - 4
     y0 = min(r[1] for r in rects) - reach - 4
     x1 = max(r[0] + r[2] for r in rects) + reach + 4
@@ -63,15 +63,16 @@ def _alignment(page: cells.Gray, rects: list[Rect], reach: int) -> tuple[int, in
         return (0, 0)
     region = 255.0 - page[y0:y1, x0:x1].astype(np.float32)
     ring = np.zeros((y1 - y0 - 2 * reach, x1 - x0 - 2 * reach), np.float32)
+    beside = np.zeros_like(ring)
     for x, y, w, h in rects:
-        cv2.rectangle(
-            ring,
-            (x - x0 - reach - 2, y - y0 - reach - 2),
-            (x - x0 - reach + w + 1, y - y0 - reach + h + 1),
-            1.0,
-            2,
-        )
-    score = cv2.matchTemplate(region, ring, cv2.TM_CCORR)
+        left, top = x - x0 - reach, y - y0 - reach
+        cv2.rectangle(ring, (left - 2, top - 2), (left + w + 1, top + h + 1), 1.0, 2)
+        # Just inside and just outside the border should be paper: this keeps the ring off a
+        # table rule or a digit's strokes, which are dark too but not in the shape of a box.
+        for gap in (-5, 5):
+            cv2.rectangle(beside, (left - gap, top - gap), (left + w - 1 + gap, top + h - 1 + gap), 1.0, 1)
+    kernel = ring / ring.sum() - beside / beside.sum()
+    score = cv2.matchTemplate(region, kernel, cv2.TM_CCORR)
     _, _, _, (bx, by) = cv2.minMaxLoc(score)
     return (bx - reach, by - reach)
 

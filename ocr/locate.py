@@ -50,7 +50,7 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
     dark = dark & (gray < np.percentile(gray, 60)).astype(np.uint8)
     count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
-    lo, hi = 0.008 * max(h, w), 0.06 * max(h, w)
+    lo, hi = 0.007 * max(h, w), 0.06 * max(h, w)
     out = []
     squares = []
     for i in range(1, count):
@@ -67,9 +67,9 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
         patch = dark[y : y + bh, x : x + bw]
         my, mx = bh // 2, bw // 2
         q = [patch[:my, :mx].mean(), patch[:my, mx:].mean(), patch[my:, :mx].mean(), patch[my:, mx:].mean()]
-        if min(q[0], q[3]) > 0.6 and max(q[1], q[2]) < 0.35:
+        if min(q[0], q[3]) > 0.6 and max(q[1], q[2]) < 0.45:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, True))
-        elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.35:
+        elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.45:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, False))
     # Blur or a coarse threshold can part the two squares where they touch: pair them up again.
     for (ax, ay, a), (bx, by, b) in itertools.combinations(squares, 2):
@@ -77,7 +77,9 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
         if dy < 0:
             dx, dy = -dx, -dy
         side = (a + b) / 2
-        diagonal = 0.7 * side < dy < 1.4 * side and 0.7 * side < abs(dx) < 1.4 * side
+        # Corner to corner: √2 sides apart, at 45° give or take the photo's own turn (±25°).
+        turn = abs(np.degrees(np.arctan2(dy, abs(dx))) - 45)
+        diagonal = 1.0 * side < np.hypot(dx, dy) < 1.9 * side and turn < 25
         known = any(abs(c.x - (ax + bx) / 2) < side and abs(c.y - (ay + by) / 2) < side for c in out)
         if abs(a - b) < 0.3 * side and diagonal and not known:
             out.append(Candidate((ax + bx) / 2, (ay + by) / 2, 2 * side, dx > 0))
@@ -93,9 +95,10 @@ def locate(gray: npt.NDArray[Any]) -> Located:
     found = candidates(gray)
     if not found:
         raise NotLocated("no_form")
-    backslash = sum(c.backslash for c in found) >= len(found) / 2
+    backslash = sum(c.size for c in found if c.backslash) >= sum(c.size for c in found) / 2
     marks = [c for c in found if c.backslash == backslash]
-    size = float(np.median([c.size for c in marks]))
+    # The four marks are the largest such shapes on the page (smaller ones are print or ink).
+    size = float(np.median(sorted(c.size for c in marks)[-4:]))
     marks = [c for c in marks if 0.6 * size < c.size < 1.6 * size]
     pts = np.array([(c.x, c.y) for c in marks], np.float32)
     h, w = gray.shape

@@ -24,7 +24,9 @@ from ocr.templates import PageTemplate, templates
 
 SCALE = 0.75
 """Straightened pages are 1500×2250: digit boxes ~44 px, like the photos' own resolution."""
-VERSION = "rekap-ocr 1"
+VERSION = "rekap-ocr 2"
+EDGE_SLACK = 0.35
+"""Share of a box's width that may lie beyond the photo's edge."""
 
 
 def read_page(data: bytes) -> Outcome:
@@ -38,26 +40,34 @@ def read_page(data: bytes) -> Outcome:
     if (problem := quality.lighting(gray)) is not None:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
     pages = templates()
+    unmarked: Retake | None = None
+    """Why the corner marks did not locate the page, when the digit boxes had to."""
     try:
         found = locate.locate(gray)
         inferred = found.inferred
-        maps = [
-            locate.homography(corners, pages[Page.ADMINISTRASI], 1.0)
+        maps: list[Map] = [
+            (locate.homography(corners, pages[Page.ADMINISTRASI], 1.0), None)
             for corners in locate.rotations(found.corners)
         ]
+        if inferred:
+            # A corner guessed as a parallelogram's is wrong under strong perspective: let the
+            # digit boxes offer their own fit, and the page layout choose.
+            maps += [(fit.matrix, fit.page) for fit in register.register(gray, pages, _marks(gray))]
     except locate.NotLocated as error:
         inferred = 4
-        marks = np.array([(c.x, c.y) for c in locate.candidates(gray)], np.float64)
-        fits = register.register(gray, pages, marks)
+        unmarked = Retake(error.reason)
+        fits = register.register(gray, pages, _marks(gray))
         if not fits:
-            reason = Retake(error.reason)
-            return Rejected(reason, reason.message)
-        maps = [fits[0].matrix]
+            return Rejected(unmarked, unmarked.message)
+        maps = [(fit.matrix, fit.page) for fit in fits]
     clock.lap("locate")
     page, confidence, matrix, straight = _identify(gray, maps)
     clock.lap("identify")
     if (problem := quality.sharpness(straight)) is not None:
         return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
+    if page is None and unmarked is not None:
+        # Some boxes fit a page but too few to be sure which: the marks' reason stands.
+        return Rejected(unmarked, unmarked.message, "too little of the page is in the photo to identify it")
     if page is None:
         detail = "the printed boxes do not match any page of C.Hasil-PPWP"
         return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, detail)
@@ -72,18 +82,30 @@ def read_page(data: bytes) -> Outcome:
     return PageReading(page, confidence, _turned(inverse), readings, inferred, timings, version)
 
 
-def _identify(gray: Gray, maps: list[npt.NDArray[Any]]) -> tuple[Page | None, float, npt.NDArray[Any], Gray]:
-    """Rectify with each candidate map (photo → template) and keep the best-fitting page layout."""
+def _marks(gray: Gray) -> npt.NDArray[Any]:
+    return np.array([(c.x, c.y) for c in locate.candidates(gray)], np.float64)
+
+
+Map = tuple[npt.NDArray[Any], Page | None]
+"""Photo → template, and the page it was fitted to (``None``: fitted to the corner marks alone)."""
+
+
+def _identify(gray: Gray, maps: list[Map]) -> tuple[Page | None, float, npt.NDArray[Any], Gray]:
+    """Rectify with each candidate map and keep the best-fitting page layout.
+
+    A map fitted to one page's digit boxes only counts when that same page's layout fits best.
+    """
     pages = templates()
     zoom = np.diag([SCALE, SCALE, 1.0])
     best: tuple[float, Page, npt.NDArray[Any], Gray, dict[Page, float]] | None = None
-    for matrix in maps:
+    for matrix, fitted in maps:
         straight = locate.rectify(gray, zoom @ matrix, SCALE)
         seen = locate.coverage(gray.shape, zoom @ matrix, SCALE)
         scores = {p: identify.layout_score(straight, t, SCALE, seen) for p, t in pages.items()}
         page = max(scores, key=lambda p: scores[p])
-        if best is None or scores[page] > best[0]:
-            best = (scores[page], page, matrix, straight, scores)
+        score = scores[page] if fitted in (None, page) else 0.0
+        if best is None or score > best[0]:
+            best = (score, page, matrix, straight, scores)
     assert best is not None
     score, page, matrix, straight, scores = best
     _, confidence = identify.best_page(scores)
@@ -93,14 +115,19 @@ def _identify(gray: Gray, maps: list[npt.NDArray[Any]]) -> tuple[Page | None, fl
 
 
 def _outside(template: PageTemplate, inverse: npt.NDArray[Any], shape: tuple[int, ...]) -> str | None:
-    """The first field whose boxes are not all inside the photo."""
+    """The first field whose boxes are not inside the photo.
+
+    A box may lose a third of its width to the photo's edge: the digit is written in
+    its middle, and the page's outer column often touches the edge of an app-cropped photo.
+    """
     h, w = shape[:2]
     for name, boxes in template.fields.items():
         x0, y0 = boxes[0][0], boxes[0][1]
         x1, y1 = boxes[2][0] + boxes[2][2], boxes[2][1] + boxes[2][3]
         corners = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], np.float64)
         mapped = cv2.perspectiveTransform(corners, inverse)[0]
-        if mapped.min() < 0 or (mapped[:, 0] >= w).any() or (mapped[:, 1] >= h).any():
+        slack = EDGE_SLACK * float(np.linalg.norm(mapped[1] - mapped[0])) / 3
+        if (mapped < -slack).any() or (mapped[:, 0] >= w + slack).any() or (mapped[:, 1] >= h + slack).any():
             return name
     return None
 

@@ -3,7 +3,8 @@
 Real uploads often clip the top or bottom edge with the marks on it. The printed boxes come in
 rows of three at a fixed pitch; one row seen in the photo matched to one row of a page template
 fixes a similarity transform, which is kept if most other boxes fall on template boxes too.
-The inliers then give a least-squares affine map. Only photos held within 30° of upright are
+The inliers then give a least-squares affine map, or a homography when enough boxes are seen
+and the phone was held at a slant. Only photos held within 30° of upright are
 searched this way (a turned photo is handled by the fiducials). Fits are scored so that a part
 of one page's boxes matching another page loses (see ``_score``); the reader's layout check
 then confirms the page.
@@ -25,10 +26,18 @@ from ocr.templates import PageTemplate
 
 TOLERANCE = 14.0
 """Template pixels (at 2000 px wide) within which a photographed box counts as on its template box."""
-ROUGH = 45.0
+ROUGH = 60.0
 """Tolerance for pairing points under a rough fit, before it is refined."""
 MIN_INLIERS = 7
+SIZE_RATIO = 1.22
+"""A photographed box counts as a digit box when its side is within this factor of the template's."""
 MARK_WEIGHT = 10
+FEW_ROWS = 4
+"""Templates with at most this many rows of boxes are also searched from pairs of rows."""
+PERSPECTIVE_POINTS = 7
+"""Boxes and marks needed before the fit may be a homography rather than an affine map."""
+MAX_TILT = 0.35
+"""Largest change of scale a fitted homography may make across the boxes it was fitted on."""
 """A corner mark landing on its template corner counts as much as ten boxes."""
 
 
@@ -36,25 +45,37 @@ MARK_WEIGHT = 10
 class Registered:
     page: Page
     matrix: npt.NDArray[Any]
-    """3×3 photo → template pixels at scale 1 (an affine map)."""
+    """3×3 photo → template pixels at scale 1 (an affine map or a homography)."""
     inliers: int
 
 
 def boxes_in(gray: Gray) -> npt.NDArray[Any]:
     """Centres and sides (x, y, side) of square holes the size of a digit box.
 
-    Only straight horizontal and vertical strokes are kept first, so a digit or an X written
-    across a box does not break its outline into pieces.
+    Only (nearly) straight horizontal and vertical strokes are kept first, so a digit or an X
+    written across a box does not break its outline into pieces. The search runs twice: on the
+    thresholded photo, and with its strokes thickened, because on a curled page a box's edges
+    lean a few degrees and a one-pixel line does not survive a straight opening (while
+    thickening closes the boxes whose digits touch their borders).
     """
-    h, w = gray.shape
     binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
+    found: list[tuple[float, float, float]] = []
+    for strokes in (binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))):
+        for cx, cy, side in _holes(strokes):
+            if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
+                found.append((cx, cy, side))
+    return np.array(found, np.float32).reshape(-1, 3)
+
+
+def _holes(binary: Gray) -> list[tuple[float, float, float]]:
+    h, w = binary.shape
     run = max(5, round(0.018 * max(h, w)))
     across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
     down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
     grid = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
     contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
-        return np.zeros((0, 3), np.float32)
+        return []
     lo, hi = 0.012 * max(h, w), 0.06 * max(h, w)
     found: list[tuple[float, float, float]] = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
@@ -66,7 +87,7 @@ def boxes_in(gray: Gray) -> npt.NDArray[Any]:
         cx, cy = x + bw / 2, y + bh / 2
         if not any(abs(cx - fx) < bw / 2 and abs(cy - fy) < bh / 2 for fx, fy, _ in found):
             found.append((cx, cy, (bw + bh) / 2))
-    return np.array(found, np.float32).reshape(-1, 3)
+    return found
 
 
 def _rows(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
@@ -124,7 +145,7 @@ def register(gray: Gray, pages: dict[Page, PageTemplate], marks: npt.NDArray[Any
             if score >= MIN_INLIERS and (best is None or score > best[0]):
                 best = (score, refined)
         if best is not None:
-            fits.append(Registered(page, np.vstack([best[1], [0.0, 0.0, 1.0]]), best[0]))
+            fits.append(Registered(page, _full(best[1]), best[0]))
     return sorted(fits, key=lambda fit: fit.inliers, reverse=True)
 
 
@@ -135,6 +156,7 @@ class _Target:
         self.side = float(np.mean([w for _, _, w, _ in rects]))
         self.rows = [(self.centres[3 * k], self.centres[3 * k + 2]) for k in range(len(rects) // 3)]
         self.corners = np.array(template.fiducials, np.float64)
+        self.squares = np.array(template.squares, np.float64).reshape(-1, 2)
 
 
 def _hypotheses(
@@ -151,6 +173,8 @@ def _hypotheses(
                 anchored = turn.copy()
                 anchored[:, 2] += corner - anchored @ np.append(mark, 1.0)
                 out.append(anchored)
+    if len(target.rows) <= FEW_ROWS:
+        out += _two_row_hypotheses(boxes, rows, target)
     return [
         h
         for h in out
@@ -160,8 +184,38 @@ def _hypotheses(
     ]
 
 
-def _apply(affine: npt.NDArray[Any], points: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    return np.hstack([points, np.ones((len(points), 1))]) @ affine.T  # type: ignore[no-any-return]
+def _two_row_hypotheses(
+    boxes: npt.NDArray[Any], rows: list[tuple[int, int]], target: _Target
+) -> list[npt.NDArray[Any]]:
+    """Affine maps taking two photographed rows onto two template rows.
+
+    Pages 2 and 3 have three rows of boxes far apart, so a fit from one row misses the others
+    when the phone was held at a slant; two rows fix the slant. Only rows running left to right,
+    one well below the other, are paired.
+    """
+    forward = [(i, j) for i, j in rows if boxes[j, 0] > boxes[i, 0]]
+    out = []
+    for (i1, j1), (i2, j2) in itertools.permutations(forward, 2):
+        drop = boxes[i2, :2] - boxes[i1, :2]
+        side = boxes[i1, 2]
+        if drop[1] < 3 * side or abs(drop[0]) > 0.3 * drop[1] or abs(boxes[i2, 2] - side) > 0.2 * side:
+            continue
+        source = boxes[[i1, j1, i2, j2], :2].astype(np.float64)
+        for (a1, b1), (a2, b2) in itertools.combinations(target.rows, 2):
+            dest = np.array([a1, b1, a2, b2], np.float64)
+            solution, *_ = np.linalg.lstsq(np.hstack([source, np.ones((4, 1))]), dest, rcond=None)
+            out.append(solution.T)
+    return out
+
+
+def _full(matrix: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A 2×3 affine map as 3×3; a 3×3 homography as it is."""
+    return matrix if matrix.shape == (3, 3) else np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def _apply(matrix: npt.NDArray[Any], points: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    mapped = np.hstack([points, np.ones((len(points), 1))]) @ _full(matrix).T
+    return mapped[:, :2] / mapped[:, 2:]  # type: ignore[no-any-return]
 
 
 def _pairs(
@@ -179,36 +233,71 @@ def _pairs(
 def _fit(
     boxes: npt.NDArray[Any],
     marks: npt.NDArray[Any],
-    affine: npt.NDArray[Any],
+    guess: npt.NDArray[Any],
     target: _Target,
     tolerance: float,
 ) -> npt.NDArray[Any] | None:
-    """Least-squares affine map over the boxes and marks that ``affine`` puts within ``tolerance``."""
-    box_from, box_to = _pairs(boxes[:, :2].astype(np.float64), affine, target.centres, tolerance)
-    if len(box_from) < MIN_INLIERS:
-        return None
-    mark_from, mark_to = _pairs(marks, affine, target.corners, tolerance * 2)
-    source = np.vstack([box_from, mark_from])
-    solution, *_ = np.linalg.lstsq(
-        np.hstack([source, np.ones((len(source), 1))]), np.vstack([box_to, mark_to]), rcond=None
-    )
-    return solution.T  # type: ignore[no-any-return]
+    """Least-squares map over the boxes and marks that ``guess`` puts within ``tolerance``.
+
+    Refitted while that brings more boxes within reach (a rough guess from one or two rows
+    reaches the others only once the slant is known).
+    """
+    fitted: npt.NDArray[Any] | None = None
+    reached = 0
+    for _ in range(3):
+        box_from, box_to = _pairs(boxes[:, :2].astype(np.float64), guess, target.centres, tolerance)
+        if len(box_from) < MIN_INLIERS or len(box_from) <= reached:
+            break
+        reached = len(box_from)
+        mark_from, mark_to = _pairs(marks, guess, target.corners, tolerance * 2)
+        guess = fitted = _least_squares(np.vstack([box_from, mark_from]), np.vstack([box_to, mark_to]))
+    return fitted
+
+
+def _least_squares(source: npt.NDArray[Any], dest: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """An affine map, or a homography when it fits clearly better."""
+    solution, *_ = np.linalg.lstsq(np.hstack([source, np.ones((len(source), 1))]), dest, rcond=None)
+    affine: npt.NDArray[Any] = solution.T
+    if len(source) < PERSPECTIVE_POINTS:
+        return affine
+    # A phone held at a slant spaces the rows unevenly: a homography fits that, an affine map not.
+    tilted, _ = cv2.findHomography(source, dest, 0)
+    if tilted is None or np.abs(tilted[2, :2]).max() * np.ptp(source, axis=0).max() > MAX_TILT:
+        return affine
+    residual = {id(m): np.abs(_apply(m, source) - dest).max() for m in (affine, tilted)}
+    return tilted if residual[id(tilted)] < residual[id(affine)] else affine
 
 
 def _score(
     boxes: npt.NDArray[Any], marks: npt.NDArray[Any], affine: npt.NDArray[Any], target: _Target
 ) -> int:
-    """Boxes on template boxes, minus boxes on the page where it has none, plus marks on corners."""
-    points = boxes[:, :2].astype(np.float64)
+    """Boxes on template boxes, minus boxes on the page where it has none, plus marks on corners.
+
+    Only boxes of a digit box's size under this fit count: the tally grid of page 2 is made of
+    smaller squares, which would otherwise land on page 1's rows or count against page 2.
+    """
+    full = _full(affine)
+    w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
+    zoom = np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3)  # a homography's scale varies
+    sized = np.abs(np.log(boxes[:, 2] * zoom / target.side)) < np.log(SIZE_RATIO)
+    points = boxes[sized, :2].astype(np.float64)
     on_boxes = len(_pairs(points, affine, target.centres, TOLERANCE)[0])
     mapped = _apply(affine, points)
-    (x0, y0), (x1, y1) = target.corners.min(axis=0), target.corners.max(axis=0)
+    # Where this page has boxes: the columns of its digit boxes, between the corner marks (far
+    # from the boxes a fit is an extrapolation and the page's printed tables are not modelled).
+    reach = 2 * target.side
+    x0, x1 = target.centres[:, 0].min() - reach, target.centres[:, 0].max() + reach
+    y0, y1 = target.corners[:, 1].min(), target.corners[:, 1].max()
     inside = (mapped[:, 0] > x0) & (mapped[:, 0] < x1) & (mapped[:, 1] > y0) & (mapped[:, 1] < y1)
+    if len(target.squares):
+        near = np.linalg.norm(mapped[:, None, :] - target.squares[None, :, :], axis=2).min(axis=1)
+        inside &= near > ROUGH
     on_marks = len(_pairs(marks, affine, target.corners, 2 * TOLERANCE)[0])
     return on_boxes - (int(inside.sum()) - on_boxes) + MARK_WEIGHT * on_marks
 
 
-def _square(affine: npt.NDArray[Any]) -> bool:
+def _square(matrix: npt.NDArray[Any]) -> bool:
     """Close to a similarity: phones and the app's resizing stretch one axis by up to ~15 %."""
-    singular = np.linalg.svd(affine[:, :2], compute_uv=False)
+    full = _full(matrix)
+    singular = np.linalg.svd(full[:2, :2] / full[2, 2], compute_uv=False)
     return bool(singular[1] / singular[0] > 0.8)

@@ -36,6 +36,9 @@ class PageTemplate(msgspec.Struct, frozen=True):
     """The printed "Halaman N dari 3"."""
     code: Rect
     """The page's 2D mark."""
+    squares: tuple[Point, ...] = ()
+    """Centres of other printed squares the size of a digit box (page 2's tally grid): a box
+    found there in a photo is neither evidence for this page nor against it."""
 
 
 class TemplateError(Exception):
@@ -76,6 +79,20 @@ def _page_template(page: Page, gray: np.ndarray) -> PageTemplate:
         bubbles=_bubbles(ink, fields) if page == Page.PASLON else {},
         halaman=(x - 47, y - 30, w + 63, 30),
         code=code,
+        squares=_other_squares(gray, fields),
+    )
+
+
+def _other_squares(gray: np.ndarray, fields: dict[str, tuple[Rect, Rect, Rect]]) -> tuple[Point, ...]:
+    """Box-like cells the photo detector finds on the blank page that are not digit boxes."""
+    from ocr.register import boxes_in  # register needs PageTemplate from here
+
+    digit = [(x + w / 2, y + h / 2) for triple in fields.values() for x, y, w, h in triple]
+    found = boxes_in(gray)
+    return tuple(
+        (round(float(cx), 1), round(float(cy), 1))
+        for cx, cy, side in found
+        if min(np.hypot(cx - dx, cy - dy) for dx, dy in digit) > side
     )
 
 

@@ -92,8 +92,7 @@ def run_read(settings: Settings, args: argparse.Namespace) -> int:
     if decoded is not None:
         for field in decoded.fields.values():
             status = "accepted" if field.accepted else f"review: {field.reason}"
-            hint = f" (suggest {field.suggestion})" if field.suggestion is not None else ""
-            print(f"  {field.name:24} {field.value!s:>5}  p={field.confidence:.3f}  {status}{hint}")
+            print(f"  {field.name:24} {field.value!s:>5}  p={field.confidence:.3f}  {status}")
     return 0 if pages else 1
 
 
@@ -107,7 +106,8 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(msgspec.json.format(msgspec.json.encode(summary)).decode())
         for d in disagreements:
             verdict = "ACCEPTED" if d["accepted"] else d["reason"]
-            print(f"{d['tps']} {d['field']}: label {d['label']}, read {d['read']} ({verdict})")
+            where = f"{d['tps']} {d['field']}"
+            print(f"{where}: label {d['label']}, value {d['value']}, read {d['read']} ({verdict})")
     return 0
 
 

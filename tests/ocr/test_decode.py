@@ -47,8 +47,8 @@ def test_a_clear_consistent_reading_is_accepted() -> None:
     assert {n: f.value for n, f in result.fields.items()}["suara_paslon_1"] == 152
 
 
-def test_a_reading_that_does_not_add_up_is_held_with_the_consistent_alternative_suggested() -> None:
-    """Best guess 652 (0.6) breaks A = IV.1 + IV.2 + IV.3; 152 (0.4) satisfies it: suggest, never accept."""
+def test_a_reading_that_does_not_add_up_takes_the_consistent_alternative_but_is_held() -> None:
+    """Best guess 652 (0.6) breaks A = IV.1 + IV.2 + IV.3; 152 (0.4) satisfies it: chosen, never accepted."""
     result = decode(
         [
             page(
@@ -62,8 +62,8 @@ def test_a_reading_that_does_not_add_up_is_held_with_the_consistent_alternative_
     )
     paslon_1 = result.fields["suara_paslon_1"]
     assert not result.consistent
-    assert paslon_1.value == 652 and not paslon_1.accepted
-    assert paslon_1.suggestion == 152
+    assert paslon_1.read == 652 and paslon_1.value == 152 and not paslon_1.accepted
+    assert "152 makes them add up" in paslon_1.reason
     assert "IV.1 + IV.2 + IV.3" in paslon_1.reason
     assert result.fields["suara_tidak_sah"].accepted, (
         "a field no broken rule touches is still judged on its own"
@@ -115,3 +115,47 @@ def test_empty_boxes_count_as_zero() -> None:
         ]
     )
     assert result.consistent and result.all_accepted
+
+
+def test_a_page_that_cannot_add_up_does_not_stop_the_others_from_being_decoded() -> None:
+    """Page 1 misread beyond repair (DPT 121 + 134 ≠ 265): page 3's B is still decoded from C = A + B.
+
+    B reads 12 (0.53) or 10 (0.45); A = 237 and C = 247 are sure, so 10 is chosen, and held for
+    review because the boxes alone said 12.
+    """
+    admin = {name: sure(name, 0) for name in FIELDS[Page.ADMINISTRASI]}
+    admin |= {
+        "pemilih_dpt_l": sure("pemilih_dpt_l", 121),
+        "pemilih_dpt_p": sure("pemilih_dpt_p", 134),
+        "pemilih_dpt_j": sure("pemilih_dpt_j", 265),
+    }
+    result = decode(
+        [
+            PageReading(Page(1), 1.0, 0, list(admin.values()), 0, {}, "test"),
+            page(2, sure("suara_paslon_1", 49), sure("suara_paslon_2", 104), sure("suara_paslon_3", 84)),
+            page(
+                3,
+                sure("suara_sah", 237),
+                field("suara_tidak_sah", {0: 1.0}, {1: 1.0}, {2: 0.53, 0: 0.45, 4: 0.02}),
+                sure("suara_total", 247),
+            ),
+        ]
+    )
+    tidak_sah = result.fields["suara_tidak_sah"]
+    assert tidak_sah.read == 12 and tidak_sah.value == 10
+    assert not tidak_sah.accepted and "10 makes them add up" in tidak_sah.reason
+    assert "pemilih_dpt_j must equal pemilih_dpt_l + pemilih_dpt_p" in result.violations
+
+
+def test_a_value_needing_an_unlisted_digit_is_left_as_read_and_the_form_flagged() -> None:
+    """No listed alternative makes A = IV.1 + IV.2 + IV.3: the decoder does not invent digits."""
+    result = decode(
+        [
+            page(2, sure("suara_paslon_1", 152), sure("suara_paslon_2", 80), sure("suara_paslon_3", 20)),
+            page(3, sure("suara_sah", 262), sure("suara_tidak_sah", 4), sure("suara_total", 266)),
+        ]
+    )
+    assert not result.consistent
+    assert {n: f.value for n, f in result.fields.items()} == {n: f.read for n, f in result.fields.items()}
+    assert not any(result.fields[n].accepted for n in FIELDS[Page.PASLON])
+    assert result.fields["suara_sah"].accepted, "A is confirmed by C = A + B, so the pairs are blamed"
