@@ -1,11 +1,13 @@
 """Reads C.Hasil-PPWP photos: image bytes in, typed readings out. Knows nothing of HTTP or SQL.
 
-The service needs two calls: ``read_page`` for each photo (a ``PageReading`` or a ``Rejected``
-with the reason to retake it) and ``decode`` for the pages of one TPS together. The form's
-fields and arithmetic live in ``ocr.form`` for the service's checks to share.
+The service needs three calls: ``inspect`` when a photo is uploaded (its format and size from
+the header, or ``Unreadable`` with the reason), ``read_page`` for each photo (a ``PageReading``
+or a ``Rejected`` with the reason to retake it) and ``decode`` for the pages of one TPS
+together. The form's fields and arithmetic live in ``ocr.form`` for the service's checks.
 """
 
 from ocr.decode import DecodedField, TpsDecoding, decode
+from ocr.imagefile import ImageInfo, Unreadable, inspect
 from ocr.reader import VERSION, read_page
 from ocr.reading import FieldReading, Outcome, PageReading, Rejected, Retake
 
@@ -13,11 +15,14 @@ __all__ = [
     "VERSION",
     "DecodedField",
     "FieldReading",
+    "ImageInfo",
     "Outcome",
     "PageReading",
     "Rejected",
     "Retake",
     "TpsDecoding",
+    "Unreadable",
     "decode",
+    "inspect",
     "read_page",
 ]

@@ -10,6 +10,7 @@ import struct
 from typing import Any
 
 import cv2
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -75,8 +76,25 @@ def _webp_size(data: bytes) -> tuple[int, int]:
     raise Unreadable(Retake.DAMAGED, "WebP header is cut short")
 
 
-def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[Any]:
-    """The photo as 8-bit grey, or ``Unreadable`` with the reason."""
+class ImageInfo(msgspec.Struct, frozen=True):
+    media_type: str
+    width: int
+    height: int
+
+
+def inspect(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """What an upload is, from its header and structure alone (no pixel decoded), or ``Unreadable``.
+
+    Cheap enough for the upload request itself: a wrong format, a decompression bomb, a photo
+    too small to read and a JPEG cut short by a dropped connection are refused at once.
+    """
+    kind, width, height = _sized(data, max_pixels)
+    if kind == "jpeg" and not _jpeg_complete(data):
+        raise Unreadable(Retake.DAMAGED, "the JPEG file is cut short (the upload did not finish)")
+    return ImageInfo(f"image/{kind}", width, height)
+
+
+def _sized(data: bytes, max_pixels: int) -> tuple[str, int, int]:
     kind, width, height = sniff(data)
     if width * height > max_pixels:
         raise Unreadable(Retake.TOO_LARGE, f"{width}×{height} pixels is more than {max_pixels:,}")
@@ -84,6 +102,37 @@ def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[Any
         raise Unreadable(
             Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}"
         )
+    return kind, width, height
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether the end-of-image marker follows the main image's scan.
+
+    Inside entropy-coded data a 0xFF byte is always stuffed (FF 00) or a restart marker, so
+    FF D9 after the first top-level start-of-scan can only be the end of the image (an EXIF
+    thumbnail's own FF D9 comes earlier, inside its APP1 segment).
+    """
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return False
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if marker == 0xDA:
+            return data.find(b"\xff\xd9", i + 2 + length) != -1
+        i += 2 + length
+    return False
+
+
+def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[Any]:
+    """The photo as 8-bit grey, or ``Unreadable`` with the reason."""
+    kind, width, height = _sized(data, max_pixels)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or sorted(image.shape) != sorted((height, width)):
         raise Unreadable(Retake.DAMAGED, "the image data could not be decoded")

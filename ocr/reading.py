@@ -29,6 +29,11 @@ class Retake(StrEnum):
     def message(self) -> str:
         return _MESSAGES[self]
 
+    @property
+    def pesan(self) -> str:
+        """The same, in Indonesian, for the officer's phone."""
+        return _PESAN[self]
+
 
 _MESSAGES = {
     Retake.NOT_AN_IMAGE: "This file is not a photo (JPEG, PNG or WebP). Photograph the page and upload that.",
@@ -40,6 +45,19 @@ _MESSAGES = {
     Retake.CUT_OFF: "Part of the page is outside the photo. Step back so that all four black corners show.",
     Retake.BLURRY: "The photo is too blurry to read the numbers. Hold the phone still and take it again.",
     Retake.DARK: "The photo is too dark. Take it again in better light, without shadow on the page.",
+}
+
+
+_PESAN = {
+    Retake.NOT_AN_IMAGE: "Berkas ini bukan foto (JPEG, PNG atau WebP). Foto halamannya lalu unggah foto itu.",
+    Retake.DAMAGED: "Berkas foto rusak atau tidak lengkap. Unggah lagi atau ambil foto baru.",
+    Retake.TOO_LARGE: "Foto terlalu besar. Gunakan pengaturan kamera biasa lalu foto ulang.",
+    Retake.TOO_SMALL: "Foto terlalu kecil untuk membaca angka. Foto ulang dengan halaman memenuhi layar.",
+    Retake.NO_FORM: "Formulir C.Hasil tidak terlihat. Foto seluruh halaman, keempat sudut hitam tampak.",
+    Retake.OTHER_FORM: "Ini bukan halaman formulir C.Hasil-PPWP (presiden). Foto formulir yang benar.",
+    Retake.CUT_OFF: "Sebagian halaman terpotong. Mundur sedikit agar keempat sudut hitam tampak.",
+    Retake.BLURRY: "Foto buram, angka tidak terbaca. Pegang ponsel dengan tenang lalu foto ulang.",
+    Retake.DARK: "Foto terlalu gelap. Foto ulang di tempat yang lebih terang, tanpa bayangan di halaman.",
 }
 
 

@@ -36,3 +36,23 @@ class DependencyUnavailable(RekapError):
 
 class MigrationError(RekapError):
     """The database schema cannot be brought up to date safely (an applied file was edited, ...)."""
+
+
+class PhotoRejected(RekapError):
+    """An upload that is not a usable photo; ``reason`` says why (``ocr.Retake``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StorageFull(RekapError):
+    """The photo store has no room; nothing was recorded, the upload can be retried later."""
+
+
+class TooManyAttempts(RekapError):
+    """Too many failed logins (or requests) in a short time; try again after ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -39,6 +39,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_size: int = 10
     token_ttl_hours: int = 12
     log_level: str = "info"
+    # Every Redis key rekap writes starts with this (tests and several instances share a server).
+    redis_prefix: str = "rekap"
+    max_photo_mb: int = 20
+    # A photo on the OCR queue longer than this without a reading is given to another worker.
+    queue_claim_seconds: int = 60
+    ocr_processes: int = 0
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
 
     @property
     def storage_path(self) -> Path:
@@ -56,6 +64,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def worker_count(self) -> int:
         """``workers = 0`` means one per CPU core."""
         return self.workers or (os.cpu_count() or 1)
+
+    @property
+    def ocr_process_count(self) -> int:
+        """``ocr_processes = 0`` means one per CPU core (OCR is CPU-bound)."""
+        return self.ocr_processes or (os.cpu_count() or 1)
+
+    @property
+    def max_photo_bytes(self) -> int:
+        return self.max_photo_mb * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,4 +145,10 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "db_pool_size": _between(1, 1000),
     "token_ttl_hours": _between(1, 24 * 30),
     "log_level": _one_of("debug", "info", "warning", "error"),
+    "redis_prefix": _not_empty,
+    "max_photo_mb": _between(1, 200),
+    "queue_claim_seconds": _between(1, 3600),
+    "ocr_processes": _between(0, 256),
+    "login_max_failures": _between(1, 1000),
+    "login_window_minutes": _between(1, 24 * 60),
 }

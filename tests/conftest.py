@@ -17,8 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
+from ocr.synth.pages import generate
 from service.db.migrations import discover, migrate
 from service.db.pool import quote_ident
 from service.regions.registry import import_registry
@@ -29,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 BASE = Settings.from_env()
 RUN_ID = uuid.uuid4().hex[:8]
+FORMS = REPO.parent / "shared" / "forms" / "c-hasil-ppwp-2024"
 
 
 def shared(relative: str) -> Path:
@@ -201,3 +204,34 @@ def server_factory() -> Iterator[type[Server]]:
     yield Started
     for server in started:
         server.stop()
+
+
+def forms_dir() -> Path:
+    if not (FORMS / "page1.png").exists():
+        pytest.skip(
+            "needs ../shared/forms/c-hasil-ppwp-2024 (the blank form), which is not present in this checkout"
+        )
+    return FORMS
+
+
+class Synthetic:
+    """Photos made by the project's own generator (``rekap ocr synth``), with their true values."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.labels = folder / "labels.csv"
+        self.values: dict[str, dict[str, int]] = msgspec.json.decode((folder / "values.json").read_bytes())
+
+    def photos(self, tps: str) -> list[Path]:
+        return sorted(self.folder.glob(f"{tps}-p*.jpg"))
+
+    def page(self, tps: str, page: int) -> Path:
+        return next(self.folder.glob(f"{tps}-p{page}-*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
+    """Two TPS (six photos) with moderate phone distortion; fixed seed, so the same photos every run."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    generate(forms_dir(), folder, 6, seed=5, strength=0.6)
+    return Synthetic(folder)

@@ -1,11 +1,13 @@
 """``rekap demo``: a working rekap on real data in one command: schema, the real regions and TPS of
-DKI Jakarta and DI Yogyakarta, demo accounts, and the API on a free port."""
+DKI Jakarta and DI Yogyakarta, demo accounts, the API on a free port and an OCR worker beside it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ from service.errors import InvalidInput
 from service.regions.registry import import_registry
 from service.regions.voters import import_voters
 from service.settings import Settings
-from service.users.demo import IssuedCredential, create_demo_accounts
+from service.users.demo import create_demo_accounts
+from service.users.model import IssuedCredential, Role
 
 PROVINCES = ("31", "34")  # DKI Jakarta, DI Yogyakarta: the provinces with real per-TPS data
 REGISTRY = "kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz"
@@ -35,6 +38,7 @@ def register(commands: Any) -> None:
 
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     issued = asyncio.run(prepare(settings))
+    kpps = next(c.user for c in issued if c.user.role is Role.KPPS)
     host = args.host or settings.host
     port = free_port(host, settings.port if args.port is None else args.port)
     base = f"http://{host}:{port}"
@@ -51,10 +55,20 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"  log in:   curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
         f'-d \'{{"username": "{issued[0].user.username}", "password": "{issued[0].secret}"}}\'\n'
-        "  then send 'Authorization: Bearer <token>'. Stop with Ctrl-C.\n",
+        "  then send 'Authorization: Bearer <token>'.\n"
+        f"  a KPPS sends a photo of a page: curl -s {base}/api/v1/tps/{kpps.tps_code}/ppwp/photos "
+        "-H 'Authorization: Bearer <its token>' -F photo=@page1.jpg\n"
+        f"  and follows its reading:        curl -s {base}/api/v1/tps/{kpps.tps_code}/ppwp "
+        "-H 'Authorization: Bearer <its token>'\n"
+        "  An OCR worker (rekap worker) runs beside the API. Stop both with Ctrl-C.\n",
         flush=True,
     )
-    serve(settings, host, port, args.workers or settings.worker_count)
+    worker = subprocess.Popen([sys.executable, "-m", "service.cli.main", "worker", "--processes", "1"])
+    try:
+        serve(settings, host, port, args.workers or settings.worker_count)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
     return 0
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from service.db.pool import connect
 from service.settings import Settings
+from service.users import sheet
 from service.users.credentials import new_secret
+from service.users.kpps import issue_kpps, tps_in_region
 from service.users.model import Role
 from service.users.store import upsert_user
 
@@ -23,6 +27,21 @@ def register(commands: Any) -> None:
     admin.add_argument("--name", default="Administrator")
     admin.set_defaults(run=run_issue_admin)
 
+    kpps = users.add_parser(
+        "issue-kpps",
+        help="create one KPPS login per TPS (or give it a new password) and print them",
+    )
+    which = kpps.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tps", nargs="+", metavar="CODE", help="13-digit TPS codes")
+    which.add_argument("--region", metavar="CODE", help="every TPS in this province/kab/kec/desa")
+    kpps.add_argument(
+        "--sheet", type=Path, metavar="FILE.html", help="also write a printable sheet with QR codes"
+    )
+    kpps.add_argument(
+        "--url", default=None, help="address officers open on their phones (default: http://HOST:PORT)"
+    )
+    kpps.set_defaults(run=run_issue_kpps)
+
 
 async def run_issue_admin(settings: Settings, args: argparse.Namespace) -> int:
     secret = new_secret()
@@ -31,4 +50,18 @@ async def run_issue_admin(settings: Settings, args: argparse.Namespace) -> int:
             conn, username=args.username, display_name=args.name, role=Role.ADMIN, secret=secret
         )
     print(f"{user.username}\t{secret}")
+    return 0
+
+
+async def run_issue_kpps(settings: Settings, args: argparse.Namespace) -> int:
+    async with connect(settings.database_url) as conn:
+        codes = args.tps or await tps_in_region(conn, args.region)
+        issued = await issue_kpps(conn, codes)
+    print("tps\tusername\tpassword")
+    for credential in issued:
+        print(f"{credential.user.tps_code}\t{credential.user.username}\t{credential.secret}")
+    if args.sheet:
+        base_url = args.url or f"http://{settings.host}:{settings.port}"
+        args.sheet.write_text(sheet.render(issued, base_url))
+        print(f"printable sheet: {args.sheet}", file=sys.stderr)
     return 0

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -14,9 +13,13 @@ from litestar.openapi import OpenAPIConfig
 
 from service.db.migrations import discover
 from service.db.pool import create_pool
+from service.db.redis import redis_client
 from service.http.auth import provide_current_user
 from service.http.errors import HANDLERS
 from service.http.health import health
+from service.photos.api import PhotoController
+from service.photos.queue import OcrQueue
+from service.photos.storage import PhotoStore
 from service.regions.api import RegionController
 from service.settings import Settings
 from service.users.api import AuthController
@@ -34,7 +37,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def connections(app: Litestar) -> AsyncIterator[None]:
         app.state.migrations = discover()  # the files this code expects, read once
         app.state.pool = await create_pool(settings)
-        app.state.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        app.state.redis = redis_client(settings)
+        app.state.photos = PhotoStore(settings.storage_path)
+        app.state.queue = OcrQueue(app.state.redis, settings.redis_prefix)
         try:
             yield
         finally:
@@ -42,13 +47,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.pool.close()
 
     return Litestar(
-        route_handlers=[health, RegionController, AuthController],
+        route_handlers=[health, RegionController, AuthController, PhotoController],
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "current_user": Provide(provide_current_user),
         },
         lifespan=[connections],
+        # Room above the photo limit, so that the upload handler names that limit itself.
+        request_max_body_size=2 * settings.max_photo_bytes + 1024 * 1024,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="rekap",

@@ -19,7 +19,10 @@ from service.errors import (
     InvalidInput,
     MigrationError,
     NotFound,
+    PhotoRejected,
     RekapError,
+    StorageFull,
+    TooManyAttempts,
 )
 
 log = logging.getLogger(__name__)
@@ -29,38 +32,61 @@ STATUS: dict[type[RekapError], int] = {
     AuthenticationFailed: 401,
     Forbidden: 403,
     NotFound: 404,
+    TooManyAttempts: 429,
     DependencyUnavailable: 503,
     MigrationError: 503,
+    StorageFull: 507,
 }
+PHOTO_STATUS = {"not_an_image": 415, "too_large": 413}
+"""A rejected upload is 422 (damaged, too small to read) unless it is the wrong kind or size."""
 RETRY_AFTER_S = 5
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     error: str
     message: str
+    reason: str | None = None
+    """For a rejected photo: the machine-readable reason (``not_an_image``, ``damaged``, ...)."""
     details: list[dict[str, object]] | None = None
 
 
 def _status(exc: RekapError) -> int:
+    if isinstance(exc, PhotoRejected):
+        return PHOTO_STATUS.get(exc.reason, 422)
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400
 
 
-def _respond(status: int, body: ErrorBody) -> Response[ErrorBody]:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
+def _respond(status: int, body: ErrorBody, retry_after: int | None = None) -> Response[ErrorBody]:
+    if retry_after is None and status in (503, 507):
+        retry_after = RETRY_AFTER_S
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return Response(body, status_code=status, headers=headers)
 
 
 def rekap_error(_: Request[Any, Any, Any], exc: RekapError) -> Response[ErrorBody]:
-    return _respond(_status(exc), ErrorBody(error=type(exc).__name__, message=exc.message))
+    body = ErrorBody(
+        error=type(exc).__name__,
+        message=exc.message,
+        reason=exc.reason if isinstance(exc, PhotoRejected) else None,
+    )
+    retry_after = exc.retry_after if isinstance(exc, TooManyAttempts) else None
+    return _respond(_status(exc), body, retry_after)
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     details: list[dict[str, object]] | None = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         details = [dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra]
+    if exc.status_code == 413:  # the server's own body limit, above any photo's
+        body = ErrorBody(
+            error="PhotoRejected",
+            message="the upload is far larger than any photo rekap accepts; use the camera's normal setting",
+            reason="too_large",
+        )
+        return _respond(413, body)
     return _respond(
         exc.status_code,
         ErrorBody(error=type(exc).__name__, message=str(exc.detail), details=details),

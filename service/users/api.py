@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 
+from service.errors import AuthenticationFailed
 from service.settings import Settings
 from service.users import store
 from service.users.model import User
+from service.users.throttle import LoginThrottle
 
 
 class LoginRequest(msgspec.Struct, frozen=True):
@@ -28,14 +32,32 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
-    @post("/login", summary="Exchange a username and password for a bearer token", status_code=200)
-    async def login(self, data: LoginRequest, db: asyncpg.Connection, settings: Settings) -> LoginResponse:
-        token, expires_at, user = await store.login(
-            db,
-            data.username.strip().lower(),
-            data.password,
-            timedelta(hours=settings.token_ttl_hours),
-        )
+    @post(
+        "/login",
+        summary="Exchange a username and password for a bearer token",
+        description="429 with Retry-After after too many failed attempts for a username or address.",
+        status_code=200,
+    )
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: LoginRequest,
+        db: asyncpg.Connection,
+        state: State,
+        settings: Settings,
+    ) -> LoginResponse:
+        username = data.username.strip().lower()
+        client = request.client.host if request.client else "unknown"
+        throttle = LoginThrottle(state.redis, settings)
+        await throttle.check(username, client)
+        try:
+            token, expires_at, user = await store.login(
+                db, username, data.password, timedelta(hours=settings.token_ttl_hours)
+            )
+        except AuthenticationFailed:
+            await throttle.failed(username, client)
+            raise
+        await throttle.succeeded(username)
         return LoginResponse(token=token, expires_at=expires_at, user=user)
 
     @get("/me", summary="The user the bearer token belongs to")

@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from service.errors import NotFound
 from service.regions.codes import Level
 from service.users.credentials import new_secret
-from service.users.model import Role, User
+from service.users.model import IssuedCredential, Role
 from service.users.store import upsert_user
-
-
-class IssuedCredential(msgspec.Struct, frozen=True):
-    user: User
-    secret: str
 
 
 async def create_demo_accounts(conn: asyncpg.Connection, province: str) -> list[IssuedCredential]:

@@ -33,3 +33,10 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
         return self.scope_level is Level.NASIONAL or (
             self.scope_region is not None and code.startswith(self.scope_region)
         )
+
+
+class IssuedCredential(msgspec.Struct, frozen=True):
+    """A login and its secret, shown once (only the hash is kept)."""
+
+    user: User
+    secret: str

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import rekap
-from tests.ocr.conftest import Synthetic, forms_dir
+from tests.conftest import Synthetic, forms_dir, rekap
 
 
 def test_read_decodes_the_pages_of_one_tps_together(synthetic: Synthetic) -> None:

@@ -8,8 +8,7 @@ import pytest
 
 from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected, Retake
-from tests.conftest import shared
-from tests.ocr.conftest import Synthetic, forms_dir
+from tests.conftest import Synthetic, forms_dir, shared
 
 
 def jpeg(image: np.ndarray, quality: int = 90) -> bytes:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ocr import digits, templates
 from ocr.training import train
-from tests.ocr.conftest import forms_dir
+from tests.conftest import forms_dir
 
 
 def test_templates_rebuild_from_the_blank_form_to_the_committed_file() -> None:

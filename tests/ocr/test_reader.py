@@ -11,8 +11,7 @@ from ocr.evaluate import evaluate
 from ocr.form import FIELDS, Page
 from ocr.reader import read_page
 from ocr.reading import PageReading
-from tests.conftest import shared
-from tests.ocr.conftest import Synthetic
+from tests.conftest import Synthetic, shared
 
 
 def reading(path: object) -> PageReading:

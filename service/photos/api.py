@@ -1,0 +1,110 @@
+"""HTTP: a KPPS sends the photos of its TPS's form, follows their reading, and gets them back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.params import Parameter
+
+from service.errors import InvalidInput, PhotoRejected
+from service.photos import intake
+from service.photos.model import Photo, TpsPhotos
+from service.regions.codes import InvalidCode, Level, level_of
+from service.settings import Settings
+from service.users.model import User
+
+TPS_CODE = Parameter(description="the TPS's 13-digit KPU code, e.g. 3404072001004")
+
+
+def _tps(code: str) -> str:
+    if level_of(code) is not Level.TPS:
+        raise InvalidCode(code, "photos belong to a TPS, whose code has 13 digits")
+    return code
+
+
+def _page_hint(raw: Any) -> int | None:
+    if raw in (None, ""):
+        return None
+    if str(raw) not in ("1", "2", "3"):
+        raise InvalidInput(f"page must be 1, 2 or 3 (the form's 'Halaman N dari 3'), not {raw!r}")
+    return int(raw)
+
+
+async def _upload(request: Request[Any, Any, Any], limit: int) -> tuple[bytes, Any]:
+    """The photo's bytes and the page hint, from a multipart form or a raw image body."""
+    if request.content_type[0] == "multipart/form-data":
+        form = await request.form()
+        files = [v for v in form.values() if isinstance(v, UploadFile)]
+        if len(files) != 1:
+            raise InvalidInput("send exactly one photo in the form (a field named 'photo')")
+        data = await files[0].read()
+        hint = form.get("page") or request.query_params.get("page")
+    else:
+        data = await request.body()
+        hint = request.query_params.get("page")
+    if not data:
+        raise InvalidInput("the request has no photo in it")
+    if len(data) > limit:
+        raise PhotoRejected(
+            "too_large",
+            f"Foto terlalu besar ({len(data) / 1e6:.1f} MB; paling besar {limit / 1e6:.0f} MB). "
+            "Gunakan pengaturan kamera biasa lalu foto ulang.",
+        )
+    return data, hint
+
+
+class PhotoController(Controller):
+    path = "/api/v1"
+    tags = ["photos"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @post(
+        "/tps/{code:str}/ppwp/photos",
+        summary="Send a photo of one page of the TPS's C.Hasil-PPWP (multipart 'photo' or raw image body)",
+        description=(
+            "JPEG, PNG or WebP. 201 with the new photo once its bytes and record are durable; "
+            "200 with the existing record when the same bytes were sent before (a retry). "
+            "Optional page hint 1-3 as the form field or query parameter 'page'. "
+            "415: not a JPEG/PNG/WebP (HEIC named); 413: too large; 422: damaged or cut short."
+        ),
+        status_code=201,
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: asyncpg.Connection,
+        state: State,
+        settings: Settings,
+        current_user: User,
+        code: str = TPS_CODE,
+    ) -> Response[Photo]:
+        tps = _tps(code)
+        intake.may_upload(current_user, tps)
+        data, hint = await _upload(request, settings.max_photo_bytes)
+        photo, created = await intake.accept(
+            db, state.photos, state.queue, user=current_user, tps=tps, data=data, page_hint=_page_hint(hint)
+        )
+        return Response(photo, status_code=201 if created else 200)
+
+    @get("/tps/{code:str}/ppwp", summary="The TPS's pages: their photos, reading state and values read")
+    async def tps_status(self, db: asyncpg.Connection, current_user: User, code: str = TPS_CODE) -> TpsPhotos:
+        return await intake.status(db, user=current_user, tps=_tps(code))
+
+    @get(
+        "/photos/{sha256:str}",
+        summary="A photo's bytes, by its SHA-256 (for those allowed to see its TPS)",
+        media_type="application/octet-stream",
+    )
+    async def photo(
+        self, db: asyncpg.Connection, state: State, current_user: User, sha256: str
+    ) -> Response[bytes]:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidInput("a photo's address is its SHA-256: 64 lowercase hexadecimal characters")
+        data, media_type = await intake.photo_bytes(db, state.photos, user=current_user, sha256=sha256)
+        return Response(
+            data,
+            media_type=media_type,
+            headers={"Cache-Control": "private, max-age=86400, immutable", "ETag": f'"{sha256}"'},
+        )

@@ -1,0 +1,216 @@
+"""``rekap worker``: reads queued photos with the OCR core on every core, stores the readings.
+
+One asyncio loop talks to Redis and PostgreSQL; the CPU-bound reading runs in a process pool
+(one process per core). Every step is safe to repeat, because a job can run twice: a photo that
+already has a reading is not read again, readings and decodings are inserted once. A job is
+acknowledged only after its result is committed, so a worker killed mid-job leaves its entry
+pending, and another worker claims it after ``queue_claim_seconds``. Photos whose queue entry
+was lost (Redis flushed or restarted) are found in PostgreSQL by the sweep and queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from typing import cast
+
+import asyncpg
+import msgspec
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+import ocr
+from ocr.form import Page
+from service.db.pool import CONNECTION_ERRORS, create_pool
+from service.db.redis import redis_client
+from service.errors import NotFound
+from service.photos import store
+from service.photos.queue import Entry, OcrQueue
+from service.photos.states import PhotoState
+from service.photos.storage import PhotoStore
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 5
+"""A photo handed out this many times without a result crashes the reader: it is set aside."""
+OUTAGES: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError, *CONNECTION_ERRORS)
+
+
+class ReadResult(msgspec.Struct, frozen=True):
+    outcome: str
+    page: int | None
+    retake_reason: str | None
+    reading: bytes
+    reader_version: str
+    ms: float
+
+
+def read_job(data: bytes) -> ReadResult:
+    """Runs in a pool process: one photo through the OCR core."""
+    start = time.perf_counter()
+    outcome = ocr.read_page(data)
+    ms = (time.perf_counter() - start) * 1000
+    if isinstance(outcome, ocr.Rejected):
+        return ReadResult(
+            "rejected", None, outcome.reason.value, msgspec.json.encode(outcome), ocr.VERSION, ms
+        )
+    return ReadResult(
+        "page", outcome.page.value, None, msgspec.json.encode(outcome), outcome.reader_version, ms
+    )
+
+
+def decode_job(readings: list[str]) -> tuple[bytes, bool, bool]:
+    """Runs in a pool process: the current pages of one TPS decoded together."""
+    decoded = ocr.decode(msgspec.json.decode(r, type=ocr.PageReading) for r in readings)
+    return msgspec.json.encode(decoded), decoded.consistent, decoded.all_accepted
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, processes: int) -> None:
+        self.settings = settings
+        self.processes = processes
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.photos = PhotoStore(settings.storage_path)
+        self.claim_ms = settings.queue_claim_seconds * 1000
+        self.sweep_every = max(1.0, settings.queue_claim_seconds / 2)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.pool = await create_pool(self.settings)
+        self.redis = redis_client(self.settings, timeout=5)
+        self.queue = OcrQueue(self.redis, self.settings.redis_prefix)
+        self.executor = ProcessPoolExecutor(self.processes)
+        slots = asyncio.Semaphore(self.processes)
+        running: set[asyncio.Task[None]] = set()
+        last_sweep = 0.0
+        log.info("worker %s: %d OCR processes", self.consumer, self.processes)
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() - last_sweep > self.sweep_every:
+                        await self.sweep()
+                        last_sweep = time.monotonic()
+                    await slots.acquire()
+                    slots.release()
+                    free = self.processes - len(running)
+                    entries = await self.queue.claim(self.consumer, self.claim_ms, free)
+                    if not entries:
+                        entries = await self.queue.read(self.consumer, free, block_ms=1000)
+                except OUTAGES as error:
+                    log.warning("worker: Redis or PostgreSQL unavailable (%r); retrying", error)
+                    await asyncio.sleep(1)
+                    continue
+                for entry in entries:
+                    await slots.acquire()
+                    task = asyncio.create_task(self.handle(entry))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    task.add_done_callback(lambda _: slots.release())
+        finally:
+            if running:
+                await asyncio.wait(running)
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            await self.redis.aclose()
+            await self.pool.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as proxy:
+            yield cast(asyncpg.Connection, proxy)  # the pool's proxy forwards every call
+
+    async def sweep(self) -> int:
+        """Queue again every photo without a reading that waited longer than the claim time."""
+        await self.queue.ensure_group()
+        async with self._connection() as conn:
+            ids = await store.stale(conn, self.settings.queue_claim_seconds)
+        for photo_id in ids:
+            await self.queue.enqueue(photo_id)
+        if ids:
+            log.info("sweep: %d photo(s) queued again", len(ids))
+        return len(ids)
+
+    async def handle(self, entry: Entry) -> None:
+        try:
+            if entry.job is not None:
+                await self.process(entry, entry.job.photo_id)
+            await self.queue.ack(entry.id)
+        except BrokenProcessPool:
+            log.error("an OCR process died on entry %s; its job stays pending", entry.id)
+            self.executor = ProcessPoolExecutor(self.processes)
+        except OUTAGES as error:
+            log.warning("entry %s left pending: %r", entry.id, error)
+
+    async def process(self, entry: Entry, photo_id: int) -> None:
+        async with self._connection() as conn:
+            photo = await store.photo_for_job(conn, photo_id)
+            if photo is None:
+                return
+            if not photo.read:
+                if await self.queue.deliveries(entry.id) > MAX_DELIVERIES:
+                    await self._set_aside(conn, photo_id, "the reader failed on it too many times")
+                else:
+                    await store.move(conn, photo_id, PhotoState.READING)
+                    await self._read(conn, photo_id, photo.sha256)
+            await self._decode(conn, photo.tps)
+
+    async def _read(self, conn: asyncpg.Connection, photo_id: int, sha256: str) -> None:
+        try:
+            data = self.photos.get(sha256)
+        except NotFound:
+            await self._set_aside(conn, photo_id, "the photo's file is missing from the store")
+            return
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.executor, read_job, data)
+        await store.save_reading(
+            conn,
+            photo_id,
+            outcome=result.outcome,
+            page=result.page,
+            retake_reason=result.retake_reason,
+            reading=result.reading,
+            reader_version=result.reader_version,
+            ms=result.ms,
+        )
+        log.info(
+            "photo %s: %s %s in %.0f ms",
+            photo_id,
+            result.outcome,
+            result.page or result.retake_reason,
+            result.ms,
+        )
+
+    async def _set_aside(self, conn: asyncpg.Connection, photo_id: int, why: str) -> None:
+        log.error("photo %s set aside: %s", photo_id, why)
+        await store.move(conn, photo_id, PhotoState.READING)
+        await store.save_reading(
+            conn,
+            photo_id,
+            outcome="failed",
+            page=None,
+            retake_reason="failed",
+            reading=msgspec.json.encode({"failed": why}),
+            reader_version=ocr.VERSION,
+            ms=0.0,
+        )
+
+    async def _decode(self, conn: asyncpg.Connection, tps: str) -> None:
+        """When every page of the TPS has a reading, decode the current ones together (once)."""
+        current = await store.current_pages(conn, tps)
+        if len(current) < len(Page):
+            return
+        ids = [photo_id for photo_id, _ in current.values()]
+        if await store.decoding_of(conn, tps, ids) is not None:
+            return
+        loop = asyncio.get_running_loop()
+        decoding, consistent, accepted = await loop.run_in_executor(
+            self.executor, decode_job, [reading for _, reading in current.values()]
+        )
+        await store.save_decoding(conn, tps, ids, decoding, consistent=consistent, accepted=accepted)
+        log.info("TPS %s decoded: %s", tps, "all accepted" if accepted else "needs review")

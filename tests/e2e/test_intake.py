@@ -1,0 +1,442 @@
+"""Photos from the phone to a stored reading, through a real API server, OCR worker, PostgreSQL
+and a Redis server of this module's own (so that it can be restarted)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from service.regions.registry import import_registry
+from service.users.model import Role
+from service.users.store import upsert_user
+from tests.conftest import REPO, RUN_ID, Server, Synthetic, free_port, scratch_database
+from tests.registry_files import kpu_registry
+
+PASSWORD = "test-secret-1234"
+TPS = "3404072001001"
+OTHER_TPS = "3404072001002"
+VOTES = ("suara_paslon_1", "suara_paslon_2", "suara_paslon_3", "suara_sah", "suara_tidak_sah", "suara_total")
+
+
+class RedisServer:
+    """A Redis of this module's own, without persistence: a restart loses everything."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is installed by deploy/local/system-packages.sh (make setup)"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, check=False
+            )
+            if probe.stdout.strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise TimeoutError("the test's Redis did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class WorkerProcess:
+    """``rekap worker`` in its own process group, so that kill -9 takes its OCR processes too."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log = Path(tempfile.mkstemp(prefix="rekap-worker-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service.cli.main", "worker", "--processes", "1"],
+                cwd=REPO,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def intake_db(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("intake")))
+            for code in (TPS, OTHER_TPS):
+                await upsert_user(
+                    conn,
+                    username=f"kpps.{code}",
+                    display_name=f"KPPS {code}",
+                    role=Role.KPPS,
+                    secret=PASSWORD,
+                    tps_code=code,
+                )
+            await upsert_user(
+                conn,
+                username="ppk.340407",
+                display_name="PPK Depok",
+                role=Role.OFFICER,
+                secret=PASSWORD,
+                scope_region="340407",
+            )
+        finally:
+            await conn.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def env(
+    intake_db: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    return {
+        "REKAP_DATABASE_URL": intake_db,
+        "REKAP_REDIS_URL": redis_server.url,
+        "REKAP_REDIS_PREFIX": f"test-{RUN_ID}",
+        "REKAP_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "REKAP_QUEUE_CLAIM_SECONDS": "2",
+        "REKAP_MAX_PHOTO_MB": "3",
+    }
+
+
+@pytest.fixture(scope="module")
+def api(env: dict[str, str]) -> Iterator[httpx.Client]:
+    server = Server(env)
+    try:
+        server.wait_until_listening()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def worker(env: dict[str, str]) -> Iterator[Callable[[], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        started.append(WorkerProcess(env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
+        process.log.unlink(missing_ok=True)
+
+
+def login(api: httpx.Client, username: str) -> dict[str, str]:
+    response = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture(scope="module")
+def kpps(api: httpx.Client) -> dict[str, str]:
+    return login(api, f"kpps.{TPS}")
+
+
+def upload(
+    api: httpx.Client, headers: dict[str, str], data: bytes, tps: str = TPS, **params: Any
+) -> httpx.Response:
+    return api.post(
+        f"/api/v1/tps/{tps}/ppwp/photos",
+        content=data,
+        headers={**headers, "Content-Type": "image/jpeg"},
+        params=params,
+    )
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise TimeoutError(f"waited {timeout} s for {what}")
+
+
+def reencoded(path: Path, quality: int) -> bytes:
+    """The same page, saved again: other bytes, the same numbers (a second photo of a page)."""
+    ok, data = cv2.imencode(".jpg", cv2.imread(str(path)), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return data.tobytes()
+
+
+async def photo_rows(url: str, tps: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetch(
+            "SELECT p.id, p.state, r.outcome FROM photo p LEFT JOIN photo_reading r ON r.photo_id = p.id "
+            "WHERE p.tps_code = $1 ORDER BY p.id",
+            tps,
+        )
+    finally:
+        await conn.close()
+
+
+def test_three_pages_are_stored_read_and_decoded(
+    api: httpx.Client, kpps: dict[str, str], synthetic: Synthetic, worker: Callable[[], WorkerProcess]
+) -> None:
+    worker()
+    truth_tps = sorted(synthetic.values)[0]
+    sent = {}
+    for page in (1, 2, 3):
+        data = synthetic.page(truth_tps, page).read_bytes()
+        if page == 1:  # as a phone's form upload
+            response = api.post(
+                f"/api/v1/tps/{TPS}/ppwp/photos",
+                files={"photo": ("halaman1.jpg", data, "image/jpeg")},
+                data={"page": "1"},
+                headers=kpps,
+            )
+        else:  # as a raw body
+            response = upload(api, kpps, data, page=page)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["sha256"] == hashlib.sha256(data).hexdigest()
+        assert body["url"] == f"/api/v1/photos/{body['sha256']}"
+        assert body["state"] in ("received", "reading", "read")
+        sent[page] = (data, body)
+
+    def decoded() -> Any:
+        status = api.get(f"/api/v1/tps/{TPS}/ppwp", headers=kpps).json()
+        done = all(p["state"] in ("verified", "needs_review") for p in status["pages"])
+        return status if done else None
+
+    status = wait_for(decoded, what="the three pages to be read and decoded")
+    truth = synthetic.values[truth_tps]
+    values = {name: field["value"] for p in status["pages"] for name, field in p["fields"].items()}
+    assert {n: values[n] for n in VOTES} == {n: truth[n] for n in VOTES}
+    for p in status["pages"]:
+        assert p["photo"]["id"] == sent[p["page"]][1]["id"]
+        assert p["photo"]["page"] == p["page"] and p["versions"] == 1
+    assert status["waiting"] == []
+    # The photo comes back byte for byte to those allowed to see it.
+    data, body = sent[2]
+    back = api.get(body["url"], headers=kpps)
+    assert back.status_code == 200 and back.content == data
+    assert back.headers["content-type"] == "image/jpeg"
+    assert api.get(body["url"], headers=login(api, "ppk.340407")).status_code == 200
+    assert api.get(body["url"], headers=login(api, f"kpps.{OTHER_TPS}")).status_code == 403
+    assert api.get(body["url"]).status_code == 401
+
+
+async def test_a_retried_upload_is_the_same_record(
+    api: httpx.Client, kpps: dict[str, str], synthetic: Synthetic, intake_db: str
+) -> None:
+    data = reencoded(synthetic.page(sorted(synthetic.values)[1], 3), 83)
+    first = upload(api, kpps, data)
+    again = upload(api, kpps, data)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    ids = [r["id"] for r in await photo_rows(intake_db, TPS)]
+    assert ids.count(first.json()["id"]) == 1
+
+
+async def test_a_new_photo_of_a_page_is_a_new_version_and_the_old_one_is_kept(
+    api: httpx.Client,
+    kpps: dict[str, str],
+    synthetic: Synthetic,
+    worker: Callable[[], WorkerProcess],
+) -> None:
+    worker()
+    tps = sorted(synthetic.values)[0]
+    before = api.get(f"/api/v1/tps/{TPS}/ppwp", headers=kpps).json()
+    old = next(p for p in before["pages"] if p["page"] == 2)["photo"]
+    response = upload(api, kpps, reencoded(synthetic.page(tps, 2), 70), page=2)
+    assert response.status_code == 201
+    new_id = response.json()["id"]
+
+    def replaced() -> Any:
+        page = next(
+            p for p in api.get(f"/api/v1/tps/{TPS}/ppwp", headers=kpps).json()["pages"] if p["page"] == 2
+        )
+        return page if page["photo"] and page["photo"]["id"] == new_id else None
+
+    page = wait_for(replaced, what="the new photo of page 2 to be read")
+    assert page["versions"] == 2
+    assert api.get(old["url"], headers=kpps).status_code == 200, "the first photo is kept"
+
+
+def test_a_photo_without_the_form_is_sent_back_with_the_reason_in_indonesian(
+    api: httpx.Client, worker: Callable[[], WorkerProcess]
+) -> None:
+    worker()
+    headers = login(api, f"kpps.{OTHER_TPS}")
+    rng = np.random.default_rng(3)
+    paper = np.clip(rng.normal(225, 12, (2000, 1500)), 0, 255).astype(np.uint8)  # a blank sheet
+    ok, data = cv2.imencode(".jpg", paper)
+    assert ok
+    response = upload(api, headers, data.tobytes(), tps=OTHER_TPS, page=1)
+    assert response.status_code == 201
+
+    def refused() -> Any:
+        status = api.get(f"/api/v1/tps/{OTHER_TPS}/ppwp", headers=headers).json()
+        return [p for p in status["waiting"] if p["state"] == "retake"]
+
+    (photo,) = wait_for(refused, what="the blank photo to be refused")
+    assert photo["retake_reason"] == "no_form"
+    assert photo["retake_message"].startswith("Formulir C.Hasil tidak terlihat")
+    assert photo["page_hint"] == 1 and photo["page"] is None
+
+
+def test_photos_only_from_the_tps_s_own_kpps(
+    api: httpx.Client, kpps: dict[str, str], synthetic: Synthetic
+) -> None:
+    data = synthetic.page(sorted(synthetic.values)[0], 1).read_bytes()
+    wrong = upload(api, kpps, data, tps=OTHER_TPS)
+    assert wrong.status_code == 403 and TPS in wrong.json()["message"]
+    assert upload(api, {}, data).status_code == 401
+    assert upload(api, {"Authorization": "Bearer not-a-token"}, data).status_code == 401
+    officer = upload(api, login(api, "ppk.340407"), data)
+    assert officer.status_code == 403 and "KPPS" in officer.json()["message"]
+    assert api.get(f"/api/v1/tps/{OTHER_TPS}/ppwp", headers=kpps).status_code == 403
+
+
+def test_bad_uploads_get_a_specific_answer(
+    api: httpx.Client, kpps: dict[str, str], synthetic: Synthetic
+) -> None:
+    photo = synthetic.page(sorted(synthetic.values)[0], 1).read_bytes()
+    cases = {
+        "not an image": (b"%PDF-1.7 a scanned form", 415, "not_an_image"),
+        "HEIC": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200), 415, "not_an_image"),
+        "truncated JPEG": (photo[: len(photo) // 2], 422, "damaged"),
+        "oversize": (photo + bytes(4 * 1024 * 1024), 413, "too_large"),
+        "tiny": (
+            cv2.imencode(
+                ".png",
+                cv2.resize(cv2.imread(str(synthetic.page(sorted(synthetic.values)[0], 1))), (300, 450)),
+            )[1].tobytes(),
+            422,
+            "too_small",
+        ),
+    }
+    for what, (data, status, reason) in cases.items():
+        response = upload(api, kpps, data)
+        assert response.status_code == status, (what, response.text)
+        body = response.json()
+        assert body["reason"] == reason and body["message"], what
+    heic = upload(api, kpps, cases["HEIC"][0]).json()["message"]
+    assert "HEIC" in heic
+    assert upload(api, kpps, b"").status_code == 400
+    assert upload(api, kpps, photo, page=4).status_code == 400
+    assert upload(api, kpps, photo, tps="34040720010").status_code == 400
+    unknown = api.get("/api/v1/tps/3404072001009/ppwp", headers=login(api, "ppk.340407"))
+    assert unknown.status_code == 404 and "3404072001009" in unknown.json()["message"]
+
+
+async def photo_state(url: str, photo_id: int) -> tuple[str, str | None]:
+    row = next(r for r in await photo_rows(url, TPS) if r["id"] == photo_id)
+    return row["state"], row["outcome"]
+
+
+async def test_a_worker_killed_mid_job_does_not_lose_the_photo(
+    api: httpx.Client,
+    kpps: dict[str, str],
+    synthetic: Synthetic,
+    intake_db: str,
+    worker: Callable[[], WorkerProcess],
+) -> None:
+    tps = sorted(synthetic.values)[1]
+    for attempt, quality in enumerate((91, 92, 93, 94, 95)):
+        response = upload(api, kpps, reencoded(synthetic.page(tps, 1), quality))
+        assert response.status_code == 201
+        photo_id = response.json()["id"]
+        victim = worker()
+        deadline = time.monotonic() + 60
+        while (seen := await photo_state(intake_db, photo_id))[0] == "received":
+            assert time.monotonic() < deadline, "the worker did not take the photo"
+            time.sleep(0.005)
+        victim.kill()
+        if seen == ("reading", None) and await photo_state(intake_db, photo_id) == ("reading", None):
+            break  # killed while it was reading this photo, before anything was stored
+        assert attempt < 4, "the worker was never caught mid-job"
+    worker()
+    deadline = time.monotonic() + 60
+    while await photo_state(intake_db, photo_id) != ("read", "page"):
+        assert time.monotonic() < deadline, "the photo was not read after the worker restarted"
+        time.sleep(0.2)
+
+
+async def test_photos_pending_when_redis_restarts_are_all_read(
+    api: httpx.Client,
+    kpps: dict[str, str],
+    synthetic: Synthetic,
+    intake_db: str,
+    redis_server: RedisServer,
+    worker: Callable[[], WorkerProcess],
+) -> None:
+    tps = sorted(synthetic.values)[1]
+    ids = []
+    for page in (2, 3):
+        response = upload(api, kpps, reencoded(synthetic.page(tps, page), 88))
+        assert response.status_code == 201
+        ids.append(response.json()["id"])
+    redis_server.stop()  # no persistence: the queue is gone
+    redis_server.start()
+    worker()
+    deadline = time.monotonic() + 90
+    while True:
+        rows = {r["id"]: r for r in await photo_rows(intake_db, TPS)}
+        if all(rows[i]["outcome"] == "page" for i in ids):
+            break
+        assert time.monotonic() < deadline, {i: rows[i]["state"] for i in ids}
+        time.sleep(0.2)
+
+
+def test_failed_logins_are_limited(api: httpx.Client) -> None:
+    username = f"kpps.{OTHER_TPS}"
+    for _ in range(5):
+        wrong = api.post("/api/v1/auth/login", json={"username": username, "password": "guess"})
+        assert wrong.status_code == 401
+    blocked = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "too many failed logins" in blocked.json()["message"]

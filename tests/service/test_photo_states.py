@@ -1,0 +1,34 @@
+"""The photo state machine: one table in code, mirrored by the database's CHECK."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from service.photos.states import TRANSITIONS, IllegalTransition, PhotoState, check, sources
+
+
+def test_a_read_or_refused_photo_never_moves_again() -> None:
+    for final in (PhotoState.READ, PhotoState.RETAKE, PhotoState.FAILED):
+        for new in PhotoState:
+            with pytest.raises(IllegalTransition):
+                check(final, new)
+    with pytest.raises(IllegalTransition):
+        check(PhotoState.RECEIVED, PhotoState.READ)  # never read without being taken first
+    check(PhotoState.READING, PhotoState.READING)  # a second worker after the first went silent
+    assert sorted(sources(PhotoState.READING)) == ["reading", "received"]
+
+
+async def test_the_database_knows_exactly_these_states(regions: asyncpg.Connection) -> None:
+    user = await regions.fetchval(
+        "INSERT INTO app_user (username, display_name, role, secret_hash) "
+        "VALUES ('admin', 'A', 'admin', 'x') RETURNING id"
+    )
+    insert = (
+        "INSERT INTO photo (tps_code, ballot, sha256, media_type, size_bytes, width, height, uploaded_by, state) "
+        "VALUES ('3404072001001', 'ppwp', $1, 'image/jpeg', 1, 1, 1, $2, $3)"
+    )
+    for i, state in enumerate(TRANSITIONS):
+        await regions.execute(insert, f"{i:064x}", user, state.value)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await regions.execute(insert, "f" * 64, user, "published")
