@@ -126,10 +126,14 @@ class Worker:
             yield cast(asyncpg.Connection, proxy)  # the pool's proxy forwards every call
 
     async def sweep(self) -> int:
-        """Queue again every photo without a reading that waited longer than the claim time."""
+        """Queue again every photo without a reading that waited twice the claim time.
+
+        Twice: an entry whose worker died is claimed first (keeping its delivery count, which
+        sets a poison photo aside); only an entry that is gone altogether waits for the sweep.
+        """
         await self.queue.ensure_group()
         async with self._connection() as conn:
-            ids = await store.stale(conn, self.settings.queue_claim_seconds)
+            ids = await store.stale(conn, 2 * self.settings.queue_claim_seconds)
         for photo_id in ids:
             await self.queue.enqueue(photo_id)
         if ids:

@@ -20,6 +20,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+import redis
 
 from service.regions.registry import import_registry
 from service.users.model import Role
@@ -429,6 +430,35 @@ async def test_photos_pending_when_redis_restarts_are_all_read(
             break
         assert time.monotonic() < deadline, {i: rows[i]["state"] for i in ids}
         time.sleep(0.2)
+
+
+async def test_a_photo_that_keeps_failing_is_set_aside(
+    api: httpx.Client,
+    kpps: dict[str, str],
+    synthetic: Synthetic,
+    intake_db: str,
+    env: dict[str, str],
+    worker: Callable[[], WorkerProcess],
+) -> None:
+    """Its queue entry was handed out six times without a result (each time its worker died)."""
+    response = upload(api, kpps, reencoded(synthetic.page(sorted(synthetic.values)[1], 3), 77))
+    assert response.status_code == 201
+    photo_id = response.json()["id"]
+    client = redis.Redis.from_url(env["REKAP_REDIS_URL"])
+    stream = f"{env['REKAP_REDIS_PREFIX']}:ocr"
+    entries = client.xreadgroup("ocr", "dead-worker", {stream: ">"}, count=100)
+    (entry,) = [i for i, fields in entries[0][1] if f'"photo_id":{photo_id}'.encode() in fields[b"job"]]
+    for _ in range(5):
+        client.xclaim(stream, "ocr", "dead-worker", 0, [entry])
+    assert client.xpending_range(stream, "ocr", entry, entry, 1)[0]["times_delivered"] == 6
+    worker()
+    deadline = time.monotonic() + 60
+    while await photo_state(intake_db, photo_id) != ("failed", "failed"):
+        assert time.monotonic() < deadline, await photo_state(intake_db, photo_id)
+        time.sleep(0.2)
+    waiting = api.get(f"/api/v1/tps/{TPS}/ppwp", headers=kpps).json()["waiting"]
+    (shown,) = [p for p in waiting if p["id"] == photo_id]
+    assert shown["state"] == "failed" and "foto ulang" in shown["retake_message"]
 
 
 def test_failed_logins_are_limited(api: httpx.Client) -> None:
