@@ -94,7 +94,7 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     combos = _search(names, readings, kept)
     total = sum(p for p, _ in combos)
     share = {n: sum(p for p, c in combos if c[n] == best[n]) / total if total else 0.0 for n in names}
-    checked = {n for rule in kept if not rule.at_most for n in rule.fields}
+    checked = {n for rule in kept if rule.equation for n in rule.fields}
     confirmed = {n for n in checked if share[n] >= ACCEPT}
     blamed = {v.rule: [f for f in v.fields if f not in confirmed] for v in broken}
     chosen = _search(names, readings, rules, FORM_ERROR)[0][1] if broken else best
@@ -178,7 +178,7 @@ def _readable_values(reading: FieldReading, limit: int | None = None) -> list[in
 
 def _solve(rule: Rule, name: str, values: dict[str, int]) -> int | None:
     """The value of ``name`` that makes an equality rule hold, given its other fields."""
-    if rule.at_most:
+    if not rule.equation:
         return None
     left = sum(values[f] for f in rule.left if f != name)
     right = sum(values[f] for f in rule.right if f != name)

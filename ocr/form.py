@@ -1,13 +1,15 @@
 """The C.Hasil-PPWP 2024 form: its pages, its fields and its arithmetic, defined once.
 
 The reader uses the fields to know what to cut from a page, the decoder and the service's
-checks use the rules (DOMAIN.md 1–7) to decide whether a set of values is consistent.
+checks use the rules (DOMAIN.md 1–7) to decide whether a set of values is consistent. Rule 8
+(digits = bubbles = tally marks) is the reader's own: it fuses the page-2 bubbles with the
+digits; rule 9 (the ballots of one TPS agree) needs the other ballots' forms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 import msgspec
 
@@ -56,18 +58,51 @@ BUBBLE_FIELDS = FIELDS[Page.PASLON]
 """Fields whose digits are also marked as OMR bubbles (page 2)."""
 
 
-class Rule(msgspec.Struct, frozen=True):
-    """``sum(left) == sum(right)``, or ``sum(left) <= sum(right)`` when ``at_most``."""
+class Relation(StrEnum):
+    EQUAL = "equal"
+    """sum(left) == sum(right)"""
+    AT_MOST = "at_most"
+    """sum(left) <= sum(right)"""
+    RESERVE = "reserve"
+    """left == right plus the 2 % ballot reserve, rounded up"""
+
+
+class Severity(StrEnum):
+    BLOCKING = "blocking"
+    """A TPS breaking it is not published until an officer signs off."""
+    WARNING = "warning"
+    """Shown beside the numbers; publishing goes on."""
+
+
+REGISTERED = "dpt_terdaftar"
+"""Not a field of the form: the TPS's DPT in KPU's registry, supplied by the service's checks."""
+
+
+class Rule(msgspec.Struct, frozen=True, kw_only=True):
+    """One rule of the form's arithmetic (DOMAIN.md rules 1–7), as data."""
 
     name: str
+    """Stable id, e.g. ``suara_sah`` or ``pengguna_total_l_sum``."""
+    number: int
+    """The rule's number in DOMAIN.md."""
     left: tuple[str, ...]
     right: tuple[str, ...]
-    at_most: bool = False
-    explanation: str = ""
+    relation: Relation = Relation.EQUAL
+    severity: Severity = Severity.BLOCKING
+    tolerance: int = 0
+    """A difference up to this many still holds."""
+    explanation: str
+    keterangan: str
+    """The same in Indonesian, for officers."""
 
     @property
     def fields(self) -> tuple[str, ...]:
         return (*self.left, *self.right)
+
+    @property
+    def equation(self) -> bool:
+        """Whether it pins one field's value given the others (the decoder may solve it)."""
+        return self.relation is Relation.EQUAL
 
 
 def _rules() -> tuple[Rule, ...]:
@@ -82,64 +117,122 @@ def _rules() -> tuple[Rule, ...]:
     ):
         men, women, both = _lpj(stem)
         rules.append(
-            Rule(f"{stem}_j", (both,), (men, women), explanation=f"{both} must equal {men} + {women}")
+            Rule(
+                name=f"{stem}_j",
+                number=1,
+                left=(both,),
+                right=(men, women),
+                explanation=f"{both} must equal {men} + {women}",
+                keterangan=f"jumlah ({both}) harus sama dengan laki-laki + perempuan",
+            )
         )
     for suffix in ("l", "p", "j"):
         total = f"pengguna_total_{suffix}"
         parts = tuple(f"pengguna_{s}_{suffix}" for s in ("dpt", "dptb", "non_dpt"))
         rules.append(
-            Rule(f"{total}_sum", (total,), parts, explanation=f"{total} must equal DPT + DPTb + DPK voters")
+            Rule(
+                name=f"{total}_sum",
+                number=2,
+                left=(total,),
+                right=parts,
+                explanation=f"{total} must equal DPT + DPTb + DPK voters",
+                keterangan=f"{total} harus sama dengan pengguna DPT + DPTb + DPK",
+            )
         )
     rules += [
         Rule(
-            "suara_sah",
-            ("suara_sah",),
-            FIELDS[Page.PASLON],
+            name="suara_sah",
+            number=3,
+            left=("suara_sah",),
+            right=FIELDS[Page.PASLON],
             explanation="valid votes (A) must equal IV.1 + IV.2 + IV.3",
+            keterangan="suara sah (A) harus sama dengan jumlah suara paslon 1 + 2 + 3",
         ),
         Rule(
-            "suara_total",
-            ("suara_total",),
-            ("suara_sah", "suara_tidak_sah"),
+            name="suara_total",
+            number=4,
+            left=("suara_total",),
+            right=("suara_sah", "suara_tidak_sah"),
             explanation="C must equal A + B",
+            keterangan="jumlah suara (C) harus sama dengan suara sah (A) + tidak sah (B)",
         ),
         Rule(
-            "pengguna_total",
-            ("suara_total",),
-            ("pengguna_total_j",),
+            name="pengguna_total",
+            number=5,
+            left=("suara_total",),
+            right=("pengguna_total_j",),
             explanation="votes cast must equal voters who voted",
+            keterangan="jumlah suara harus sama dengan jumlah pengguna hak pilih",
         ),
         Rule(
-            "surat_suara_digunakan",
-            ("suara_total",),
-            ("surat_suara_digunakan",),
+            name="surat_suara_digunakan",
+            number=5,
+            left=("suara_total",),
+            right=("surat_suara_digunakan",),
             explanation="votes cast must equal ballots used",
+            keterangan="jumlah suara harus sama dengan surat suara yang digunakan",
         ),
         Rule(
-            "surat_suara_diterima",
-            ("surat_suara_diterima",),
-            ("surat_suara_digunakan", "surat_suara_rusak", "surat_suara_sisa"),
+            name="surat_suara_diterima",
+            number=6,
+            left=("surat_suara_diterima",),
+            right=("surat_suara_digunakan", "surat_suara_rusak", "surat_suara_sisa"),
             explanation="ballots received must equal used + damaged + unused",
+            keterangan="surat suara diterima harus sama dengan digunakan + rusak + sisa",
         ),
         Rule(
-            "pengguna_dpt",
-            ("pengguna_dpt_j",),
-            ("pemilih_dpt_j",),
-            at_most=True,
+            name="pengguna_dpt",
+            number=7,
+            left=("pengguna_dpt_j",),
+            right=("pemilih_dpt_j",),
+            relation=Relation.AT_MOST,
             explanation="more DPT voters voted than are registered",
+            keterangan="pengguna DPT melebihi jumlah pemilih DPT",
         ),
         Rule(
-            "disabilitas",
-            ("disabilitas_j",),
-            ("pengguna_total_j",),
-            at_most=True,
+            name="disabilitas",
+            number=7,
+            left=("disabilitas_j",),
+            right=("pengguna_total_j",),
+            relation=Relation.AT_MOST,
             explanation="more disabled voters than voters",
+            keterangan="pemilih disabilitas melebihi jumlah pengguna hak pilih",
+        ),
+        Rule(
+            name="suara_terdaftar",
+            number=7,
+            left=("suara_total",),
+            right=(REGISTERED, "pengguna_dptb_j", "pengguna_non_dpt_j"),
+            relation=Relation.AT_MOST,
+            explanation="more votes than the TPS's registered voters (DPT in the registry) plus DPTb and DPK",
+            keterangan="jumlah suara melebihi DPT terdaftar TPS ditambah DPTb dan DPK",
+        ),
+        Rule(
+            name="pemilih_terdaftar",
+            number=7,
+            left=("pemilih_dpt_j",),
+            right=(REGISTERED,),
+            severity=Severity.WARNING,
+            explanation="the form's DPT differs from the TPS's DPT in KPU's registry",
+            keterangan="DPT pada formulir berbeda dengan DPT TPS dalam daftar KPU",
+        ),
+        Rule(
+            name="surat_suara_cadangan",
+            number=7,
+            left=("surat_suara_diterima",),
+            right=("pemilih_dpt_j",),
+            relation=Relation.RESERVE,
+            severity=Severity.WARNING,
+            tolerance=2,
+            explanation="ballots received should be the DPT plus the 2 % reserve",
+            keterangan="surat suara diterima seharusnya DPT ditambah cadangan 2 %",
         ),
     ]
     return tuple(rules)
 
 
 RULES = _rules()
+RULE = {rule.name: rule for rule in RULES}
 
 
 class Violation(msgspec.Struct, frozen=True):
@@ -150,13 +243,20 @@ class Violation(msgspec.Struct, frozen=True):
     fields: tuple[str, ...]
 
 
+def _sides(rule: Rule, values: Mapping[str, int]) -> tuple[int, int]:
+    left = sum(values[name] for name in rule.left)
+    right = sum(values[name] for name in rule.right)
+    return left, expected_ballots(right) if rule.relation is Relation.RESERVE else right
+
+
 def holds(rule: Rule, values: Mapping[str, int]) -> bool | None:
     """Whether the rule holds; ``None`` when one of its fields is unknown."""
     if any(values.get(name) is None for name in rule.fields):
         return None
-    left = sum(values[name] for name in rule.left)
-    right = sum(values[name] for name in rule.right)
-    return left <= right if rule.at_most else left == right
+    left, right = _sides(rule, values)
+    if rule.relation is Relation.AT_MOST:
+        return left <= right + rule.tolerance
+    return abs(left - right) <= rule.tolerance
 
 
 def violations(values: Mapping[str, int], rules: Sequence[Rule] = RULES) -> list[Violation]:
@@ -164,15 +264,14 @@ def violations(values: Mapping[str, int], rules: Sequence[Rule] = RULES) -> list
     out = []
     for rule in rules:
         if holds(rule, values) is False:
-            left = sum(values[name] for name in rule.left)
-            right = sum(values[name] for name in rule.right)
+            left, right = _sides(rule, values)
             out.append(Violation(rule.name, rule.explanation, left, right, rule.fields))
     return out
 
 
-def rules_over(fields: set[str] | frozenset[str]) -> list[Rule]:
-    """The rules whose every field is among ``fields``."""
-    return [rule for rule in RULES if set(rule.fields) <= fields]
+def rules_over(fields: set[str] | frozenset[str], severity: Severity = Severity.BLOCKING) -> list[Rule]:
+    """The rules of this severity whose every field is among ``fields``."""
+    return [rule for rule in RULES if rule.severity is severity and set(rule.fields) <= fields]
 
 
 def expected_ballots(dpt: int) -> int:
