@@ -19,6 +19,7 @@ from service.photos.model import Photo, TpsPhotos
 from service.photos.queue import OcrQueue
 from service.photos.status import tps_status
 from service.photos.storage import PhotoStore
+from service.results import workflow
 from service.users.model import Role, User
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ async def accept(
         conn, tps=tps, sha256=sha256, info=info, size_bytes=len(data), page_hint=page_hint, user_id=user.id
     )
     if created:
+        await workflow.mark_received(conn, tps)
         try:
             await queue.enqueue(photo.id)
         except (RedisError, OSError) as error:

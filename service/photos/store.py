@@ -226,12 +226,14 @@ async def save_decoding(
     *,
     consistent: bool,
     accepted: bool,
-) -> None:
-    await conn.execute(
+) -> int | None:
+    """The new decoding's id; ``None`` when these photos were decoded before."""
+    new_id: int | None = await conn.fetchval(
         """
         INSERT INTO tps_decoding (tps_code, ballot, photo_ids, decoding, consistent, all_accepted)
         VALUES ($1, $2, $3, $4::jsonb, $5, $6)
         ON CONFLICT (tps_code, ballot, photo_ids) DO NOTHING
+        RETURNING id
         """,
         tps,
         BALLOT,
@@ -240,6 +242,7 @@ async def save_decoding(
         consistent,
         accepted,
     )
+    return new_id
 
 
 async def decoding_of(conn: asyncpg.Connection, tps: str, photo_ids: list[int]) -> str | None:

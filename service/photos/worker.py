@@ -1,7 +1,8 @@
 """``rekap worker``: reads queued photos with the OCR core on every core, stores the readings.
 
 One asyncio loop talks to Redis and PostgreSQL; the CPU-bound reading runs in a process pool
-(one process per core). Every step is safe to repeat, because a job can run twice: a photo that
+(one process per core). Between jobs it also applies the pending changes to the regional
+totals (``service.recap.totals``). Every step is safe to repeat, because a job can run twice: a photo that
 already has a reading is not read again, readings and decodings are inserted once. A job is
 acknowledged only after its result is committed, so a worker killed mid-job leaves its entry
 pending, and another worker claims it after ``queue_claim_seconds``. Photos whose queue entry
@@ -35,6 +36,8 @@ from service.photos import store
 from service.photos.queue import Entry, OcrQueue
 from service.photos.states import PhotoState
 from service.photos.storage import PhotoStore
+from service.recap import totals
+from service.results import workflow
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,8 @@ class Worker:
                     if time.monotonic() - last_sweep > self.sweep_every:
                         await self.sweep()
                         last_sweep = time.monotonic()
+                    async with self._connection() as conn:
+                        await totals.apply_deltas(conn)
                     await slots.acquire()
                     slots.release()
                     free = self.processes - len(running)
@@ -216,5 +221,13 @@ class Worker:
         decoding, consistent, accepted = await loop.run_in_executor(
             self.executor, decode_job, [reading for _, reading in current.values()]
         )
-        await store.save_decoding(conn, tps, ids, decoding, consistent=consistent, accepted=accepted)
-        log.info("TPS %s decoded: %s", tps, "all accepted" if accepted else "needs review")
+        async with conn.transaction():
+            decoding_id = await store.save_decoding(
+                conn, tps, ids, decoding, consistent=consistent, accepted=accepted
+            )
+            if decoding_id is None:
+                return  # another worker decoded these photos meanwhile
+            result = await workflow.record_decoding(
+                conn, tps, msgspec.json.decode(decoding, type=ocr.TpsDecoding), decoding_id
+            )
+        log.info("TPS %s decoded: %s", tps, result.state)

@@ -222,8 +222,12 @@ async def photo_rows(url: str, tps: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-def test_three_pages_are_stored_read_and_decoded(
-    api: httpx.Client, kpps: dict[str, str], synthetic: Synthetic, worker: Callable[[], WorkerProcess]
+async def test_three_pages_are_stored_read_and_decoded(
+    api: httpx.Client,
+    kpps: dict[str, str],
+    synthetic: Synthetic,
+    worker: Callable[[], WorkerProcess],
+    intake_db: str,
 ) -> None:
     worker()
     truth_tps = sorted(synthetic.values)[0]
@@ -267,6 +271,20 @@ def test_three_pages_are_stored_read_and_decoded(
     assert api.get(body["url"], headers=login(api, "ppk.340407")).status_code == 200
     assert api.get(body["url"], headers=login(api, f"kpps.{OTHER_TPS}")).status_code == 403
     assert api.get(body["url"]).status_code == 401
+    # Handed to the consistency checks: clear and consistent numbers are published and counted.
+    assert all(p["state"] == "verified" for p in status["pages"]), status["pages"]
+    conn = await asyncpg.connect(intake_db)
+    try:
+        state = await conn.fetchval("SELECT state FROM tps_result WHERE tps_code = $1", TPS)
+        assert state == "published"
+        deadline = time.monotonic() + 30
+        while not await conn.fetchval("SELECT suara_sah FROM region_total WHERE region_code = $1", TPS[:10]):
+            assert time.monotonic() < deadline, "the worker did not apply the totals"
+            time.sleep(0.2)
+        counted = await conn.fetchval("SELECT suara_sah FROM region_total WHERE region_code = $1", TPS[:6])
+        assert counted == truth["suara_sah"]
+    finally:
+        await conn.close()
 
 
 async def test_a_retried_upload_is_the_same_record(

@@ -1,0 +1,44 @@
+"""A TPS's states for one ballot and the one table of moves between them (mirrored by
+tps_result.state's CHECK).
+
+received ─► read ─► verified ─────────────► published
+                 └► needs_review ─► reviewed ─┘
+A new reading of the TPS (a new photo) takes any state back to ``read``; a correction can take
+``reviewed`` or ``published`` back to ``needs_review``. There is no way to ``published`` but
+through ``verified`` (every blocking rule passed) or ``reviewed`` (an officer signed off).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TpsState(StrEnum):
+    RECEIVED = "received"
+    READ = "read"
+    VERIFIED = "verified"
+    NEEDS_REVIEW = "needs_review"
+    REVIEWED = "reviewed"
+    PUBLISHED = "published"
+
+
+S = TpsState
+TRANSITIONS: dict[TpsState, frozenset[TpsState]] = {
+    S.RECEIVED: frozenset({S.READ}),
+    S.READ: frozenset({S.VERIFIED, S.NEEDS_REVIEW}),
+    S.VERIFIED: frozenset({S.PUBLISHED, S.READ}),
+    S.NEEDS_REVIEW: frozenset({S.REVIEWED, S.READ}),
+    S.REVIEWED: frozenset({S.PUBLISHED, S.NEEDS_REVIEW, S.READ}),
+    S.PUBLISHED: frozenset({S.NEEDS_REVIEW, S.READ}),
+}
+
+
+class IllegalTransition(Exception):
+    """A bug: code tried a move the table does not allow."""
+
+
+def check(old: TpsState | None, new: TpsState) -> None:
+    if old is None and new is TpsState.RECEIVED:
+        return
+    if old is None or new not in TRANSITIONS[old]:
+        raise IllegalTransition(f"a TPS cannot go from {old} to {new}")

@@ -1,0 +1,119 @@
+"""How a TPS's numbers move: read by the OCR, checked, signed off, published.
+
+System steps are recorded with the system part that acted (``ocr``, ``checks``); an officer's
+with their user. No function here publishes a number that failed a blocking rule unless an
+officer signed it off (``sign_off``) first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+
+from ocr import TpsDecoding
+from ocr.form import PAGE_OF
+from service.errors import Forbidden, InvalidInput, NotFound
+from service.results import store
+from service.results.checks import Finding, blocking, check_tps
+from service.results.states import TpsState
+from service.results.store import TpsResult
+from service.users.model import Role, User
+
+
+async def registered_dpt(conn: asyncpg.Connection, tps: str) -> int | None:
+    value: int | None = await conn.fetchval("SELECT dpt_j FROM tps WHERE code = $1", tps)
+    return value
+
+
+async def mark_received(conn: asyncpg.Connection, tps: str) -> None:
+    """The first photo of a TPS arrived (later photos change nothing here)."""
+    await store.transition(
+        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="first photo received", first=True
+    )
+
+
+async def record_decoding(
+    conn: asyncpg.Connection, tps: str, decoding: TpsDecoding, decoding_id: int
+) -> TpsResult:
+    """All pages of the TPS were read: check the numbers, verify and publish them, or hold them."""
+    numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
+    current = await store.transition(
+        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="photos received", first=True
+    )
+    if current.state is TpsState.PUBLISHED and current.numbers == numbers:
+        return current  # a new photo that reads the same as what is published
+    await store.transition(
+        conn,
+        tps,
+        TpsState.READ,
+        numbers=numbers,
+        actor_system="ocr",
+        decoding_id=decoding_id,
+        reason="all three pages read",
+    )
+    findings = check_tps(numbers, await registered_dpt(conn, tps))
+    unclear = [f"{name}: {field.reason}" for name, field in decoding.fields.items() if not field.accepted]
+    if unclear or blocking(findings):
+        reasons = [f"{f.rule}: {f.explanation}" for f in findings if f.severity == "blocking"] + unclear
+        return await store.transition(
+            conn,
+            tps,
+            TpsState.NEEDS_REVIEW,
+            findings=findings,
+            actor_system="checks",
+            reason="; ".join(reasons),
+        )
+    await store.transition(
+        conn,
+        tps,
+        TpsState.VERIFIED,
+        findings=findings,
+        actor_system="checks",
+        reason="every number read clearly and every blocking rule holds",
+    )
+    return await store.transition(
+        conn, tps, TpsState.PUBLISHED, actor_system="checks", reason="verified automatically"
+    )
+
+
+def _officer_for(user: User, tps: str) -> None:
+    if user.role not in (Role.OFFICER, Role.ADMIN):
+        raise Forbidden("only a recap officer signs off or publishes a TPS's numbers")
+    if not user.covers(tps):
+        raise Forbidden(f"TPS {tps} is outside the area of this login")
+
+
+async def sign_off(
+    conn: asyncpg.Connection, tps: str, officer: User, numbers: Mapping[str, int], reason: str
+) -> TpsResult:
+    """An officer confirms or corrects the numbers of a TPS held for review, saying why."""
+    _officer_for(officer, tps)
+    if not reason.strip():
+        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
+    unknown = sorted(set(numbers) - set(PAGE_OF))
+    if unknown:
+        raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
+    if any(not 0 <= v <= 999 for v in numbers.values()):
+        raise InvalidInput("every number on the form is from 0 to 999")
+    current = await store.load(conn, tps)
+    if current is None:
+        raise NotFound(f"TPS {tps} has no numbers yet")
+    merged = {**current.numbers, **numbers}
+    findings: list[Finding] = check_tps(merged, await registered_dpt(conn, tps))
+    return await store.transition(
+        conn,
+        tps,
+        TpsState.REVIEWED,
+        numbers=merged,
+        findings=findings,
+        actor_user=officer.id,
+        reason=reason.strip(),
+    )
+
+
+async def publish(conn: asyncpg.Connection, tps: str, officer: User, reason: str) -> TpsResult:
+    _officer_for(officer, tps)
+    return await store.transition(
+        conn, tps, TpsState.PUBLISHED, actor_user=officer.id, reason=reason.strip() or "published"
+    )

@@ -1,0 +1,302 @@
+"""The consistency rules on a TPS's numbers, the TPS states, and the regional totals."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import msgspec
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ocr import DecodedField, TpsDecoding
+from ocr.form import RULES, Relation, Severity
+from ocr.synth.pages import tps_values
+from service.errors import Forbidden
+from service.recap import totals
+from service.regions.registry import import_registry
+from service.results import store, workflow
+from service.results.checks import check_tps
+from service.results.states import TRANSITIONS, IllegalTransition, TpsState, check
+from service.users.model import Role
+from service.users.store import upsert_user
+from tests.conftest import rekap
+from tests.registry_files import kpu_registry
+
+TPS = "3404072001001"
+
+
+def consistent(seed: int = 1) -> dict[str, int]:
+    return tps_values(np.random.default_rng(seed))
+
+
+def decoding(numbers: dict[str, int], *, accepted: bool = True) -> TpsDecoding:
+    fields = {n: DecodedField(n, v, v, accepted, 1.0 if accepted else 0.5) for n, v in numbers.items()}
+    return TpsDecoding(fields, [], True)
+
+
+# The rules, one by one ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_each_rule_passes_on_consistent_numbers_and_fails_when_broken(rule: object) -> None:
+    numbers = consistent()
+    registered = numbers["pemilih_dpt_j"]
+    assert check_tps(numbers, registered) == []
+    broken = dict(numbers)
+    target = rule.left[0]  # type: ignore[attr-defined]
+    if rule.relation is Relation.AT_MOST:  # type: ignore[attr-defined]
+        right = sum(broken.get(f, registered) for f in rule.right)  # type: ignore[attr-defined]
+        broken[target] = right + 1
+    else:
+        broken[target] += rule.tolerance + 1  # type: ignore[attr-defined]
+    if target == "pemilih_dpt_j" and rule.name == "pemilih_terdaftar":  # type: ignore[attr-defined]
+        broken = dict(numbers)
+        registered -= 1
+    findings = check_tps(broken, registered)
+    found = {f.rule: f for f in findings}
+    assert rule.name in found, [f.rule for f in findings]  # type: ignore[attr-defined]
+    finding = found[rule.name]  # type: ignore[attr-defined]
+    assert finding.severity is rule.severity and finding.keterangan and finding.explanation  # type: ignore[attr-defined]
+
+
+def test_the_real_2024_anomaly_800_votes_at_a_tps_of_300() -> None:
+    numbers = consistent()
+    numbers |= {"suara_total": 800, "suara_sah": 790, "suara_tidak_sah": 10}
+    rules = {f.rule for f in check_tps(numbers, 300)}
+    assert "suara_terdaftar" in rules
+
+
+def test_warnings_do_not_block() -> None:
+    numbers = consistent()
+    findings = check_tps(numbers, numbers["pemilih_dpt_j"] + 5)
+    assert [f.rule for f in findings] == ["pemilih_terdaftar"]
+    assert findings[0].severity is Severity.WARNING
+
+
+# States ----------------------------------------------------------------------------------------
+
+
+def test_published_is_reached_only_from_verified_or_reviewed() -> None:
+    into_published = {old for old, targets in TRANSITIONS.items() if TpsState.PUBLISHED in targets}
+    assert into_published == {TpsState.VERIFIED, TpsState.REVIEWED}
+    into_checked = {old for old, targets in TRANSITIONS.items() if TpsState.VERIFIED in targets}
+    assert into_checked == {TpsState.READ}
+    for state in (TpsState.RECEIVED, TpsState.READ, TpsState.NEEDS_REVIEW):
+        with pytest.raises(IllegalTransition):
+            check(state, TpsState.PUBLISHED)
+
+
+@pytest.fixture
+async def people(regions: asyncpg.Connection) -> dict[str, object]:
+    return {
+        "ppk": await upsert_user(
+            regions,
+            username="ppk.340407",
+            display_name="PPK",
+            role=Role.OFFICER,
+            secret="s-long-1",
+            scope_region="340407",
+        ),
+        "other": await upsert_user(
+            regions,
+            username="ppk.317101",
+            display_name="PPK J",
+            role=Role.OFFICER,
+            secret="s-long-2",
+            scope_region="317101",
+        ),
+        "kpps": await upsert_user(
+            regions,
+            username="kpps.3404072001001",
+            display_name="KPPS",
+            role=Role.KPPS,
+            secret="s-long-3",
+            tps_code=TPS,
+        ),
+    }
+
+
+async def decoded(conn: asyncpg.Connection, tps: str, numbers: dict[str, int], accepted: bool = True) -> int:
+    photo_ids = [uuid.uuid4().int % 2**62]  # a decoding of photos of its own
+    row_id: int = await conn.fetchval(
+        "INSERT INTO tps_decoding (tps_code, ballot, photo_ids, decoding, consistent, all_accepted) "
+        "VALUES ($1, 'ppwp', $2, '{}', true, $3) RETURNING id",
+        tps,
+        photo_ids,
+        accepted,
+    )
+    return row_id
+
+
+async def test_clear_consistent_numbers_are_verified_and_published_with_their_history(
+    regions: asyncpg.Connection,
+) -> None:
+    numbers = consistent()
+    await regions.execute(
+        "UPDATE tps SET dpt_l = $2, dpt_p = $3, dpt_j = $4 WHERE code = $1",
+        TPS,
+        numbers["pemilih_dpt_l"],
+        numbers["pemilih_dpt_p"],
+        numbers["pemilih_dpt_j"],
+    )
+    result = await workflow.record_decoding(
+        regions, TPS, decoding(numbers), await decoded(regions, TPS, numbers)
+    )
+    assert result.state is TpsState.PUBLISHED and result.numbers == numbers
+    events = await store.history(regions, TPS)
+    assert [(e.from_state, e.to_state, e.actor) for e in events] == [
+        (None, "received", "intake"),
+        ("received", "read", "ocr"),
+        ("read", "verified", "checks"),
+        ("verified", "published", "checks"),
+    ]
+    await totals.apply_all(regions)
+    desa = await totals.region_totals(regions, TPS[:10])
+    assert desa.numbers["suara_sah"] == numbers["suara_sah"] and desa.tps_published == 1
+    assert desa.tps_expected == 3
+    nation = await totals.region_totals(regions, None)
+    assert nation.numbers["suara_paslon_2"] == numbers["suara_paslon_2"] and nation.tps_expected == 4
+
+
+async def test_numbers_that_break_a_rule_wait_for_an_officer(
+    regions: asyncpg.Connection, people: dict[str, object]
+) -> None:
+    numbers = consistent()
+    misread = numbers | {"suara_paslon_1": numbers["suara_paslon_1"] + 500}  # 152 read as 652
+    held = await workflow.record_decoding(
+        regions, TPS, decoding(misread), await decoded(regions, TPS, misread)
+    )
+    assert held.state is TpsState.NEEDS_REVIEW
+    assert "suara_sah" in {f.rule for f in held.findings}
+    await totals.apply_all(regions)
+    assert (await totals.region_totals(regions, TPS[:10])).numbers["suara_paslon_1"] == 0, (
+        "nothing unchecked counts"
+    )
+    with pytest.raises(IllegalTransition):
+        await workflow.publish(regions, TPS, people["ppk"], "go")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        await workflow.sign_off(regions, TPS, people["kpps"], numbers, "mine")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        await workflow.sign_off(regions, TPS, people["other"], numbers, "not mine")  # type: ignore[arg-type]
+    reviewed = await workflow.sign_off(
+        regions,
+        TPS,
+        people["ppk"],
+        {"suara_paslon_1": numbers["suara_paslon_1"]},
+        "photo shows 1, not 6",  # type: ignore[arg-type]
+    )
+    assert reviewed.state is TpsState.REVIEWED and reviewed.numbers == numbers
+    published = await workflow.publish(regions, TPS, people["ppk"], "checked against the photo")  # type: ignore[arg-type]
+    assert published.state is TpsState.PUBLISHED
+    last = (await store.history(regions, TPS))[-2]
+    assert last.actor == "ppk.340407" and last.reason == "photo shows 1, not 6"
+    assert last.numbers_before["suara_paslon_1"] == misread["suara_paslon_1"]  # type: ignore[index]
+    await totals.apply_all(regions)
+    assert (await totals.region_totals(regions, "34")).numbers["suara_paslon_1"] == numbers["suara_paslon_1"]
+
+
+# Totals: incremental equals rebuilt ---------------------------------------------------------
+
+TPS_CODES = ("3404072001001", "3404072001002", "3404072001003", "3171011001001")
+OPERATION = st.tuples(
+    st.sampled_from(TPS_CODES),
+    st.sampled_from(["clear", "misread", "review", "publish", "apply"]),
+    st.integers(0, 2**16),
+)
+
+
+async def _run(url: str, operations: list[tuple[str, str, int]]) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("TRUNCATE tps_result_event, tps_result, recap_delta, region_total, tps_decoding")
+        officer = await upsert_user(
+            conn, username="kpu.ri", display_name="KPU RI", role=Role.OFFICER, secret="s-long-9"
+        )
+        for tps, action, seed in operations:
+            numbers = consistent(seed)
+            current = await store.load(conn, tps)
+            if action in ("clear", "misread"):
+                if action == "misread":
+                    numbers["suara_paslon_3"] += 7
+                await workflow.record_decoding(
+                    conn, tps, decoding(numbers), await decoded(conn, tps, numbers)
+                )
+            elif action == "review" and current and current.state is TpsState.NEEDS_REVIEW:
+                await workflow.sign_off(conn, tps, officer, numbers, "as on the photo")
+            elif action == "publish" and current and current.state is TpsState.REVIEWED:
+                await workflow.publish(conn, tps, officer, "approved")
+            elif action == "apply":
+                await totals.apply_deltas(conn, batch=1 + seed % 3)
+        await totals.apply_all(conn)
+        incremental = await totals.snapshot(conn)
+        await totals.rebuild(conn)
+        assert await totals.snapshot(conn) == incremental
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def totals_db(template_db: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.conftest import scratch_database
+
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("totals")))
+        await conn.close()
+        yield url
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(OPERATION, max_size=25))
+def test_incremental_totals_equal_a_rebuild(totals_db: str, operations: list[tuple[str, str, int]]) -> None:
+    asyncio.run(_run(totals_db, operations))
+
+
+async def test_concurrent_changes_in_one_village_lose_no_increment(
+    regions: asyncpg.Connection, fresh_db: str
+) -> None:
+    codes = [f"3404072001{n:03d}" for n in range(4, 34)]
+    await regions.executemany(
+        "INSERT INTO tps (code, desa_code, name) VALUES ($1, '3404072001', $2)",
+        [(c, f"TPS {c[-3:]}") for c in codes],
+    )
+    pool = await asyncpg.create_pool(fresh_db, min_size=10, max_size=10)
+    try:
+
+        async def publish_one(code: str, seed: int) -> int:
+            numbers = consistent(seed)
+            async with pool.acquire() as conn:
+                await workflow.record_decoding(
+                    conn, code, decoding(numbers), await decoded(conn, code, numbers)
+                )
+                await totals.apply_deltas(conn, batch=3)  # appliers racing the writers
+            return numbers["suara_sah"]
+
+        sums = await asyncio.gather(*(publish_one(c, i) for i, c in enumerate(codes)))
+    finally:
+        await pool.close()
+    await totals.apply_all(regions)
+    desa = await totals.region_totals(regions, "3404072001")
+    assert desa.tps_published == len(codes)
+    assert desa.numbers["suara_sah"] == sum(sums)
+    assert (await totals.region_totals(regions, "34")).numbers["suara_sah"] == sum(sums)
+
+
+async def test_the_command_line_rebuilds_and_shows_totals(regions: asyncpg.Connection, fresh_db: str) -> None:
+    numbers = consistent(7)
+    await workflow.record_decoding(regions, TPS, decoding(numbers), await decoded(regions, TPS, numbers))
+    env = {"REKAP_DATABASE_URL": fresh_db}
+    # received, verified, published (reading changes no total)
+    assert rekap("recap", "apply", env=env).stdout.startswith("3 change(s) applied")
+    applied = await totals.snapshot(regions)
+    done = rekap("recap", "rebuild", env=env)
+    assert done.returncode == 0 and "rebuilt" in done.stdout
+    assert await totals.snapshot(regions) == applied
+    shown = msgspec.json.decode(rekap("recap", "totals", "3404", env=env).stdout)
+    assert shown["numbers"]["suara_sah"] == numbers["suara_sah"] and shown["tps_published"] == 1
+    bad = rekap("recap", "totals", "34.04", env=env)
+    assert bad.returncode == 1 and "digits only" in bad.stderr
