@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import time
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from service.db.pool import connect
-from service.recap import totals
+from service.errors import InvalidInput
+from service.recap import d_hasil, totals
 from service.settings import Settings
+from service.users.store import user_named
 
 
 def register(commands: Any) -> None:
@@ -21,6 +26,13 @@ def register(commands: Any) -> None:
     rebuild.set_defaults(run=run_rebuild)
     apply = recap.add_parser("apply", help="apply the pending changes (the worker does this continuously)")
     apply.set_defaults(run=run_apply)
+    imp = recap.add_parser(
+        "import",
+        help="record D.Hasil numbers from a CSV (level,region,child,field,value) as an officer",
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--user", required=True, help="the recap officer recording them (username)")
+    imp.set_defaults(run=run_import)
     show = recap.add_parser("totals", help="a region's totals and progress as JSON")
     show.add_argument("code", nargs="?", default=None, help="region code (default: the nation)")
     show.set_defaults(run=run_totals)
@@ -43,4 +55,53 @@ async def run_apply(settings: Settings, args: argparse.Namespace) -> int:
 async def run_totals(settings: Settings, args: argparse.Namespace) -> int:
     async with connect(settings.database_url) as conn:
         print(msgspec.json.encode(await totals.region_totals(conn, args.code)).decode())
+    return 0
+
+
+HEADER = ["level", "region", "child", "field", "value"]
+
+
+def read_d_hasil(path: Path) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
+    """(level, region) → child → field → value; every bad line is reported, nothing is taken."""
+    try:
+        lines = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"{path}: cannot read it ({error})") from error
+    if not lines or [c.strip().lower() for c in lines[0]] != HEADER:
+        raise InvalidInput(f"{path}: the first line must be {','.join(HEADER)}")
+    forms: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    bad = []
+    for number, row in enumerate(lines[1:], start=2):
+        if len(row) != len(HEADER) or not row[4].strip().isdigit():
+            bad.append(f"{path}:{number}: expected 5 columns ending in a whole number")
+            continue
+        level, region, child, field, value = (c.strip() for c in row)
+        if field in forms[(level, region)][child]:
+            bad.append(f"{path}:{number}: {child} {field} is given twice")
+            continue
+        forms[(level, region)][child][field] = int(value)
+    if bad:
+        raise InvalidInput("nothing recorded; fix these lines:\n" + "\n".join(bad[:20]))
+    return forms
+
+
+async def run_import(settings: Settings, args: argparse.Namespace) -> int:
+    forms = read_d_hasil(args.file)
+    async with connect(settings.database_url) as conn:
+        user = await user_named(conn, args.user)
+        async with conn.transaction():
+            results = [
+                await d_hasil.record(conn, user, lv, rg, children) for (lv, rg), children in forms.items()
+            ]
+    for result in results:
+        print(
+            f"{result.level} {result.region}: {result.recorded} numbers, "
+            f"{len(result.discrepancies)} differences"
+        )
+        for d in result.discrepancies:
+            causes = ", ".join(f"{t.tps} ({t.state})" for t in d.tps if t.state != "published")
+            print(
+                f"  {d.child} {d.field}: form {d.recorded}, TPS sum {d.expected}"
+                + (f"; not counted: {causes}" if causes else "")
+            )
     return 0

@@ -20,6 +20,7 @@ from service.http.health import health
 from service.photos.api import PhotoController
 from service.photos.queue import OcrQueue
 from service.photos.storage import PhotoStore
+from service.recap.api import RecapController
 from service.regions.api import RegionController
 from service.settings import Settings
 from service.users.api import AuthController
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.pool.close()
 
     return Litestar(
-        route_handlers=[health, RegionController, AuthController, PhotoController],
+        route_handlers=[health, RegionController, AuthController, PhotoController, RecapController],
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),

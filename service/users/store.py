@@ -117,3 +117,14 @@ async def user_for_token(conn: asyncpg.Connection, token: str) -> User:
     if row is None:
         raise AuthenticationFailed("the session has expired or is not valid; log in again")
     return _user(row)
+
+
+async def user_named(conn: asyncpg.Connection, username: str) -> User:
+    row = await conn.fetchrow(
+        "SELECT id, username, display_name, role, tps_code, scope_level, scope_region FROM app_user "
+        "WHERE username = $1 AND disabled_at IS NULL",
+        username.strip().lower(),
+    )
+    if row is None:
+        raise NotFound(f"no active user named {username!r}")
+    return _user(row)

@@ -488,3 +488,21 @@ def test_failed_logins_are_limited(api: httpx.Client) -> None:
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0
     assert "too many failed logins" in blocked.json()["message"]
+
+
+def test_the_ppk_records_its_d_hasil_over_http(api: httpx.Client, kpps: dict[str, str]) -> None:
+    officer = login(api, "ppk.340407")
+    body = {"children": {"3404072001": {"suara_sah": 1}}}
+    recorded = api.post("/api/v1/recap/kecamatan/340407/ppwp", json=body, headers=officer)
+    assert recorded.status_code == 201, recorded.text
+    (diff,) = recorded.json()["discrepancies"]
+    assert diff["child"] == "3404072001" and diff["recorded"] == 1 and diff["tps"]
+    assert api.post("/api/v1/recap/kecamatan/340407/ppwp", json=body, headers=kpps).status_code == 403
+    assert api.post("/api/v1/recap/kabkota/3404/ppwp", json=body, headers=officer).status_code == 403
+    assert api.post("/api/v1/recap/desa/3404072001/ppwp", json=body, headers=officer).status_code == 400
+    assert (
+        api.post("/api/v1/recap/kecamatan/340407/ppwp", json={"children": []}, headers=officer).status_code
+        == 400
+    )
+    totals = api.get("/api/v1/recap/totals/nasional", headers=officer).json()
+    assert totals["tps_expected"] == 4 and totals["tps_received"] >= 2

@@ -1,0 +1,179 @@
+"""Recording a level's recap form (D.Hasil) and tracing each difference down to the TPS.
+
+The officer of a kecamatan (PPK), kabupaten/kota, provinsi or the nation records, per child
+region and field, the number on their form. Each is compared with the sum of the published
+numbers under that child; a difference is kept as a discrepancy that names the child, the
+field, both numbers, and the TPS under the child that are not (yet) counted or are counted
+with other numbers than expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from service.errors import Forbidden, InvalidInput
+from service.recap import totals
+from service.regions.codes import Level, level_of
+from service.results.store import BALLOT, COUNTED
+from service.users.model import Role, User
+
+LEVELS = {
+    "kecamatan": Level.KECAMATAN,
+    "kabkota": Level.KABKOTA,
+    "provinsi": Level.PROVINSI,
+    "nasional": Level.NASIONAL,
+}
+NATION = "nasional"
+
+
+class TpsTrace(msgspec.Struct, frozen=True):
+    tps: str
+    state: str
+    """``missing`` when nothing was received from it."""
+    value: int | None
+    """Its number for the field, when it is counted (published)."""
+
+
+class Discrepancy(msgspec.Struct, frozen=True, kw_only=True):
+    child: str
+    field: str
+    recorded: int
+    expected: int
+    """The sum of the published numbers under the child."""
+    difference: int
+    tps: list[TpsTrace]
+
+
+class RecapRecorded(msgspec.Struct, frozen=True, kw_only=True):
+    level: str
+    region: str
+    recorded: int
+    discrepancies: list[Discrepancy]
+    recorded_at: datetime
+
+
+def region_of(level_name: str, region: str) -> tuple[Level, str]:
+    """The level and the region code ('' for the nation) named in a URL or a CSV row."""
+    level = LEVELS.get(level_name)
+    if level is None:
+        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, not {level_name!r}")
+    if level is Level.NASIONAL:
+        if region not in (NATION, ""):
+            raise InvalidInput(f"the national recap has no region code; use '{NATION}'")
+        return level, ""
+    if level_of(region) is not level:
+        raise InvalidInput(f"{region} is not a {level_name} code ({level.code_length} digits)")
+    return level, region
+
+
+def _may_record(user: User, level: Level, region: str) -> None:
+    if user.role is Role.ADMIN:
+        return
+    if user.role is not Role.OFFICER:
+        raise Forbidden("only recap officers record a D.Hasil")
+    if user.scope_level is not level or (user.scope_region or "") != region:
+        raise Forbidden(
+            f"this login records the recap of {user.scope_region or 'the nation'}, "
+            f"not of {region or 'the nation'}"
+        )
+
+
+async def record(
+    conn: asyncpg.Connection,
+    user: User,
+    level_name: str,
+    region: str,
+    children: Mapping[str, Mapping[str, int]],
+) -> RecapRecorded:
+    level, code = region_of(level_name, region)
+    _may_record(user, level, code)
+    if not children:
+        raise InvalidInput("no numbers: send {child region code: {field: number}}")
+    child_length = Level(level + 1).code_length
+    for child, fields in children.items():
+        if len(child) != child_length or not child.startswith(code):
+            raise InvalidInput(f"{child} is not a region directly under {code or 'the nation'}")
+        unknown = sorted(set(fields) - set(COUNTED))
+        if unknown:
+            raise InvalidInput(
+                f"{child}: not fields of the recap: {', '.join(unknown)} (use {', '.join(COUNTED)})"
+            )
+        if any(not isinstance(v, int) or v < 0 for v in fields.values()):
+            raise InvalidInput(f"{child}: every number is a whole number of 0 or more")
+    known = {
+        r["code"]
+        for r in await conn.fetch("SELECT code FROM region WHERE code = ANY($1::text[])", list(children))
+    }
+    if missing := sorted(set(children) - known):
+        raise InvalidInput(f"not in the registry: {', '.join(missing)}")
+    await totals.apply_all(conn)
+    found: list[Discrepancy] = []
+    async with conn.transaction():
+        for child, fields in sorted(children.items()):
+            expected = (await totals.region_totals(conn, child)).numbers
+            for field, value in fields.items():
+                row_id = await conn.fetchval(
+                    "INSERT INTO d_hasil (ballot, level, region_code, child_code, field, value, recorded_by) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    BALLOT,
+                    int(level),
+                    code,
+                    child,
+                    field,
+                    value,
+                    user.id,
+                )
+                if value != expected[field]:
+                    trace = await _trace(conn, child, field)
+                    await conn.execute(
+                        "INSERT INTO recap_discrepancy "
+                        "(d_hasil_id, child_code, field, recorded, expected, tps) "
+                        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+                        row_id,
+                        child,
+                        field,
+                        value,
+                        expected[field],
+                        msgspec.json.encode(trace).decode(),
+                    )
+                    found.append(
+                        Discrepancy(
+                            child=child,
+                            field=field,
+                            recorded=value,
+                            expected=expected[field],
+                            difference=value - expected[field],
+                            tps=trace,
+                        )
+                    )
+        now = await conn.fetchval("SELECT now()")
+    return RecapRecorded(
+        level=level_name,
+        region=code or NATION,
+        recorded=sum(len(f) for f in children.values()),
+        discrepancies=found,
+        recorded_at=now,
+    )
+
+
+async def _trace(conn: asyncpg.Connection, child: str, field: str) -> list[TpsTrace]:
+    """The TPS under ``child`` that are not counted (every one, with its state), then the
+    counted ones with their number, largest first, so that a misread stands out at the top."""
+    rows = await conn.fetch(
+        """
+        SELECT t.code, coalesce(r.state, 'missing') AS state,
+               CASE WHEN r.state = 'published' THEN (r.numbers->>$3)::int END AS value
+        FROM tps t LEFT JOIN tps_result r ON r.tps_code = t.code AND r.ballot = $2
+        WHERE t.code LIKE $1 || '%'
+        ORDER BY (r.state = 'published') NULLS FIRST, value DESC NULLS LAST, t.code
+        LIMIT 50
+        """,
+        child,
+        BALLOT,
+        field,
+    )
+    return [TpsTrace(r["code"], r["state"], r["value"]) for r in rows]
