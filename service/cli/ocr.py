@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 
 from ocr import templates
-from ocr.bench import bench
 from ocr.decode import decode
 from ocr.evaluate import evaluate
 from ocr.reader import read_page
@@ -57,14 +56,6 @@ def register(commands: Any) -> None:
     tpl = ocr.add_parser("templates", help="rebuild ocr/data/templates.json from the blank form's renderings")
     tpl.add_argument("--out", type=Path, default=templates.TEMPLATES_FILE)
     tpl.set_defaults(run=run_templates)
-
-    bench_parser = commands.add_parser("bench", help="benchmarks that print JSON").add_subparsers(
-        dest="bench_command", required=True, metavar="TARGET"
-    )
-    ocr_bench = bench_parser.add_parser("ocr", help="median ms per page on one core, and where it goes")
-    ocr_bench.add_argument("--quick", action="store_true")
-    ocr_bench.add_argument("--json", action="store_true")
-    ocr_bench.set_defaults(run=run_bench)
 
 
 def _existing(path: Path, what: str) -> Path:
@@ -152,17 +143,4 @@ def run_templates(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(str(error)) from error
     templates.write(pages, args.out)
     print(f"{args.out}: {sum(len(p.fields) for p in pages)} fields on {len(pages)} pages")
-    return 0
-
-
-def run_bench(settings: Settings, args: argparse.Namespace) -> int:
-    real = settings.data_path / "c1_form_images" / "images"
-    result = bench(
-        _existing(settings.forms_path, "blank form folder"), real if real.is_dir() else None, quick=args.quick
-    )
-    print(
-        msgspec.json.encode(result).decode()
-        if args.json
-        else msgspec.json.format(msgspec.json.encode(result)).decode()
-    )
     return 0

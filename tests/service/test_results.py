@@ -300,3 +300,12 @@ async def test_the_command_line_rebuilds_and_shows_totals(regions: asyncpg.Conne
     assert shown["numbers"]["suara_sah"] == numbers["suara_sah"] and shown["tps_published"] == 1
     bad = rekap("recap", "totals", "34.04", env=env)
     assert bad.returncode == 1 and "digits only" in bad.stderr
+
+
+def test_the_recap_benchmark_reports_totals_equal_to_a_rebuild() -> None:
+    done = rekap("bench", "recap", "--tps", "90", "--writers", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = msgspec.json.decode(done.stdout)
+    assert figures["tps"] == 90 and figures["totals_match_rebuild"] is True
+    assert figures["nation_suara_sah"] > 0 and figures["publish_tps_per_s"] > 0
+    assert rekap("bench", "recap", "--writers", "0").returncode == 1

@@ -1,0 +1,50 @@
+"""``rekap bench``: benchmarks that print their figures as JSON (tests never time anything)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import msgspec
+
+from ocr.bench import bench as bench_ocr
+from service.errors import InvalidInput
+from service.recap.bench import bench as bench_recap
+from service.settings import Settings
+
+
+def register(commands: Any) -> None:
+    targets = commands.add_parser("bench", help="benchmarks that print JSON").add_subparsers(
+        dest="bench_command", required=True, metavar="TARGET"
+    )
+    ocr = targets.add_parser("ocr", help="median ms per page on one core, and where it goes")
+    ocr.add_argument("--quick", action="store_true")
+    ocr.add_argument("--json", action="store_true")
+    ocr.set_defaults(run=run_ocr)
+    recap = targets.add_parser(
+        "recap", help="TPS results into regional totals: writers, applier, rebuild (scratch database)"
+    )
+    recap.add_argument("--tps", type=int, default=20_000)
+    recap.add_argument("--writers", type=int, default=8)
+    recap.add_argument("--json", action="store_true")
+    recap.set_defaults(run=run_recap)
+
+
+def _print(result: msgspec.Struct, as_json: bool) -> None:
+    encoded = msgspec.json.encode(result)
+    print(encoded.decode() if as_json else msgspec.json.format(encoded).decode())
+
+
+def run_ocr(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.forms_path.is_dir():
+        raise InvalidInput(f"blank form folder {settings.forms_path} does not exist (REKAP_FORMS_DIR)")
+    real = settings.data_path / "c1_form_images" / "images"
+    _print(bench_ocr(settings.forms_path, real if real.is_dir() else None, quick=args.quick), args.json)
+    return 0
+
+
+async def run_recap(settings: Settings, args: argparse.Namespace) -> int:
+    if not (1 <= args.tps <= 1_000_000 and 1 <= args.writers <= 64):
+        raise InvalidInput("--tps must be 1 to 1,000,000 and --writers 1 to 64")
+    _print(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
+    return 0
