@@ -67,6 +67,15 @@ class Relation(StrEnum):
     """left == right plus the 2 % ballot reserve, rounded up"""
 
 
+class Scope(StrEnum):
+    FORM = "form"
+    """Judged on the numbers of one form."""
+    EVIDENCE = "evidence"
+    """Judged on the reading of a page: its digits against its other marks."""
+    BALLOTS = "ballots"
+    """Judged across the five ballots' forms of one TPS."""
+
+
 class Severity(StrEnum):
     BLOCKING = "blocking"
     """A TPS breaking it is not published until an officer signs off."""
@@ -91,6 +100,7 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     severity: Severity = Severity.BLOCKING
     tolerance: int = 0
     """A difference up to this many still holds."""
+    scope: Scope = Scope.FORM
     explanation: str
     keterangan: str
     """The same in Indonesian, for officers."""
@@ -232,7 +242,29 @@ def _rules() -> tuple[Rule, ...]:
 
 
 RULES = _rules()
-RULE = {rule.name: rule for rule in RULES}
+"""The rules judged on one form's numbers (``violations``)."""
+EVIDENCE_RULE = Rule(
+    name="bubbles",
+    number=8,
+    left=BUBBLE_FIELDS,
+    right=BUBBLE_FIELDS,
+    scope=Scope.EVIDENCE,
+    explanation="the digits written in the boxes differ from the blackened bubbles",
+    keterangan="angka di kotak berbeda dengan bulatan yang dihitamkan",
+)
+BALLOTS_RULE = Rule(
+    name="antar_surat_suara",
+    number=9,
+    left=("pengguna_total_j",),
+    right=("pengguna_total_j",),
+    scope=Scope.BALLOTS,
+    severity=Severity.WARNING,
+    explanation="the number of voters who voted differs between the ballots of this TPS",
+    keterangan="jumlah pengguna hak pilih berbeda antar surat suara di TPS ini",
+)
+CATALOGUE = (*RULES, EVIDENCE_RULE, BALLOTS_RULE)
+"""Every rule of DOMAIN.md (1–9), for the checks and for the reviewers' screens."""
+RULE = {rule.name: rule for rule in CATALOGUE}
 
 
 class Violation(msgspec.Struct, frozen=True):

@@ -59,24 +59,30 @@ def _status(exc: RekapError) -> int:
     return 400
 
 
-def _respond(status: int, body: ErrorBody, retry_after: int | None = None) -> Response[ErrorBody]:
+def _respond(
+    request: Request[Any, Any, Any], status: int, body: ErrorBody, retry_after: int | None = None
+) -> Response[ErrorBody]:
     if retry_after is None and status in (503, 507):
         retry_after = RETRY_AFTER_S
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+        # A refusal may come before the body was read (a photo sent without a valid login): the
+        # connection cannot be reused then, so say so rather than let the client's next request fail.
+        headers["Connection"] = "close"
     return Response(body, status_code=status, headers=headers)
 
 
-def rekap_error(_: Request[Any, Any, Any], exc: RekapError) -> Response[ErrorBody]:
+def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[ErrorBody]:
     body = ErrorBody(
         error=type(exc).__name__,
         message=exc.message,
         reason=exc.reason if isinstance(exc, PhotoRejected) else None,
     )
     retry_after = exc.retry_after if isinstance(exc, TooManyAttempts) else None
-    return _respond(_status(exc), body, retry_after)
+    return _respond(request, _status(exc), body, retry_after)
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     details: list[dict[str, object]] | None = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         details = [dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra]
@@ -86,16 +92,18 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorB
             message="the upload is far larger than any photo rekap accepts; use the camera's normal setting",
             reason="too_large",
         )
-        return _respond(413, body)
+        return _respond(request, 413, body)
     return _respond(
+        request,
         exc.status_code,
         ErrorBody(error=type(exc).__name__, message=str(exc.detail), details=details),
     )
 
 
-def dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.warning("dependency unavailable: %r", exc)
     return _respond(
+        request,
         503,
         ErrorBody(
             error="DependencyUnavailable",

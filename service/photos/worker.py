@@ -38,6 +38,7 @@ from service.photos.states import PhotoState
 from service.photos.storage import PhotoStore
 from service.recap import totals
 from service.results import workflow
+from service.results.checks import check_evidence
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -227,7 +228,12 @@ class Worker:
             )
             if decoding_id is None:
                 return  # another worker decoded these photos meanwhile
+            pages = [msgspec.json.decode(reading, type=ocr.PageReading) for _, reading in current.values()]
             result = await workflow.record_decoding(
-                conn, tps, msgspec.json.decode(decoding, type=ocr.TpsDecoding), decoding_id
+                conn,
+                tps,
+                msgspec.json.decode(decoding, type=ocr.TpsDecoding),
+                decoding_id,
+                evidence=check_evidence(pages),
             )
         log.info("TPS %s decoded: %s", tps, result.state)

@@ -34,9 +34,16 @@ async def mark_received(conn: asyncpg.Connection, tps: str) -> None:
 
 
 async def record_decoding(
-    conn: asyncpg.Connection, tps: str, decoding: TpsDecoding, decoding_id: int
+    conn: asyncpg.Connection,
+    tps: str,
+    decoding: TpsDecoding,
+    decoding_id: int,
+    evidence: list[Finding] | None = None,
 ) -> TpsResult:
-    """All pages of the TPS were read: check the numbers, verify and publish them, or hold them."""
+    """All pages of the TPS were read: check the numbers, verify and publish them, or hold them.
+
+    ``evidence``: findings on the pages' readings themselves (rule 8, ``check_evidence``).
+    """
     numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
     current = await store.transition(
         conn, tps, TpsState.RECEIVED, actor_system="intake", reason="photos received", first=True
@@ -52,7 +59,7 @@ async def record_decoding(
         decoding_id=decoding_id,
         reason="all three pages read",
     )
-    findings = check_tps(numbers, await registered_dpt(conn, tps))
+    findings = check_tps(numbers, await registered_dpt(conn, tps)) + (evidence or [])
     unclear = [f"{name}: {field.reason}" for name, field in decoding.fields.items() if not field.accepted]
     if unclear or blocking(findings):
         reasons = [f"{f.rule}: {f.explanation}" for f in findings if f.severity == "blocking"] + unclear

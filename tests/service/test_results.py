@@ -12,14 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocr import DecodedField, TpsDecoding
-from ocr.form import RULES, Relation, Severity
+from ocr import DecodedField, FieldReading, PageReading, TpsDecoding
+from ocr.form import CATALOGUE, RULES, Page, Relation, Severity
+from ocr.reading import Alternative
 from ocr.synth.pages import tps_values
 from service.errors import Forbidden
 from service.recap import totals
 from service.regions.registry import import_registry
 from service.results import store, workflow
-from service.results.checks import check_tps
+from service.results.checks import check_ballots, check_evidence, check_tps
 from service.results.states import TRANSITIONS, IllegalTransition, TpsState, check
 from service.users.model import Role
 from service.users.store import upsert_user
@@ -27,6 +28,7 @@ from tests.conftest import rekap
 from tests.registry_files import kpu_registry
 
 TPS = "3404072001001"
+QUAD = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 
 
 def consistent(seed: int = 1) -> dict[str, int]:
@@ -309,3 +311,40 @@ def test_the_recap_benchmark_reports_totals_equal_to_a_rebuild() -> None:
     assert figures["tps"] == 90 and figures["totals_match_rebuild"] is True
     assert figures["nation_suara_sah"] > 0 and figures["publish_tps_per_s"] > 0
     assert rekap("bench", "recap", "--writers", "0").returncode == 1
+
+
+def test_the_catalogue_holds_every_rule_of_the_domain() -> None:
+    assert {r.number for r in CATALOGUE} == set(range(1, 10))
+    assert all(r.explanation and r.keterangan for r in CATALOGUE)
+
+
+def _page_two(digits: list[int], bubbles: list[int | None]) -> PageReading:
+    boxes = [[Alternative(d, 0.99)] for d in digits]
+    value = 100 * digits[0] + 10 * digits[1] + digits[2]
+    field = FieldReading("suara_paslon_1", value, 0.97, [Alternative(value, 0.97)], boxes, QUAD, bubbles)
+    others = [
+        FieldReading(
+            n,
+            1,
+            1.0,
+            [Alternative(1, 1.0)],
+            [[Alternative(0, 1.0)]] * 2 + [[Alternative(1, 1.0)]],
+            QUAD,
+            None,
+        )
+        for n in ("suara_paslon_2", "suara_paslon_3")
+    ]
+    return PageReading(Page.PASLON, 1.0, 0, [field, *others], 0, {}, "test")
+
+
+def test_rule_8_digits_against_bubbles() -> None:
+    assert check_evidence([_page_two([0, 5, 2], [None, 5, 2])]) == []
+    (finding,) = check_evidence([_page_two([0, 5, 2], [None, 5, 7])])
+    assert (finding.rule, finding.number, finding.left, finding.right) == ("bubbles", 8, 52, 57)
+    assert finding.severity is Severity.BLOCKING and finding.fields == ("suara_paslon_1",)
+
+
+def test_rule_9_voters_agree_across_ballots() -> None:
+    assert check_ballots({"ppwp": 212, "dpr": 212, "dpd": 212}) == []
+    (finding,) = check_ballots({"ppwp": 212, "dpr": 209})
+    assert (finding.number, finding.left, finding.right, finding.severity) == (9, 212, 209, Severity.WARNING)
