@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import asyncpg
-import numpy as np
 import pytest
 
-from ocr import DecodedField, TpsDecoding
-from ocr.synth.pages import tps_values
 from service.errors import Forbidden, InvalidInput
 from service.recap import d_hasil
-from service.results import workflow
 from service.users.model import Role, User
 from service.users.store import upsert_user
 from tests.conftest import rekap
+from tests.tps_numbers import consistent, record
 
 
 async def publish(conn: asyncpg.Connection, tps: str, seed: int) -> dict[str, int]:
-    numbers = tps_values(np.random.default_rng(seed))
-    fields = {n: DecodedField(n, v, v, True, 1.0) for n, v in numbers.items()}
-    decoding_id = await conn.fetchval(
-        "INSERT INTO tps_decoding (tps_code, ballot, photo_ids, decoding, consistent, all_accepted) "
-        "VALUES ($1, 'ppwp', $2, '{}', true, true) RETURNING id",
-        tps,
-        [uuid.uuid4().int % 2**62],
-    )
-    await workflow.record_decoding(conn, tps, TpsDecoding(fields, [], True), decoding_id)
+    numbers = consistent(seed)
+    await record(conn, tps, numbers)
     return numbers
 
 

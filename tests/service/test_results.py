@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import msgspec
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocr import DecodedField, FieldReading, PageReading, TpsDecoding
+from ocr import FieldReading, PageReading
 from ocr.form import CATALOGUE, RULES, Page, Relation, Severity
 from ocr.reading import Alternative
-from ocr.synth.pages import tps_values
 from service.errors import Forbidden
 from service.recap import totals
 from service.regions.registry import import_registry
@@ -26,18 +23,10 @@ from service.users.model import Role
 from service.users.store import upsert_user
 from tests.conftest import rekap
 from tests.registry_files import kpu_registry
+from tests.tps_numbers import consistent, record
 
 TPS = "3404072001001"
 QUAD = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-
-
-def consistent(seed: int = 1) -> dict[str, int]:
-    return tps_values(np.random.default_rng(seed))
-
-
-def decoding(numbers: dict[str, int], *, accepted: bool = True) -> TpsDecoding:
-    fields = {n: DecodedField(n, v, v, accepted, 1.0 if accepted else 0.5) for n, v in numbers.items()}
-    return TpsDecoding(fields, [], True)
 
 
 # The rules, one by one ----------------------------------------------------------------------
@@ -122,18 +111,6 @@ async def people(regions: asyncpg.Connection) -> dict[str, object]:
     }
 
 
-async def decoded(conn: asyncpg.Connection, tps: str, numbers: dict[str, int], accepted: bool = True) -> int:
-    photo_ids = [uuid.uuid4().int % 2**62]  # a decoding of photos of its own
-    row_id: int = await conn.fetchval(
-        "INSERT INTO tps_decoding (tps_code, ballot, photo_ids, decoding, consistent, all_accepted) "
-        "VALUES ($1, 'ppwp', $2, '{}', true, $3) RETURNING id",
-        tps,
-        photo_ids,
-        accepted,
-    )
-    return row_id
-
-
 async def test_clear_consistent_numbers_are_verified_and_published_with_their_history(
     regions: asyncpg.Connection,
 ) -> None:
@@ -145,9 +122,7 @@ async def test_clear_consistent_numbers_are_verified_and_published_with_their_hi
         numbers["pemilih_dpt_p"],
         numbers["pemilih_dpt_j"],
     )
-    result = await workflow.record_decoding(
-        regions, TPS, decoding(numbers), await decoded(regions, TPS, numbers)
-    )
+    result = await record(regions, TPS, numbers)
     assert result.state is TpsState.PUBLISHED and result.numbers == numbers
     events = await store.history(regions, TPS)
     assert [(e.from_state, e.to_state, e.actor) for e in events] == [
@@ -169,9 +144,7 @@ async def test_numbers_that_break_a_rule_wait_for_an_officer(
 ) -> None:
     numbers = consistent()
     misread = numbers | {"suara_paslon_1": numbers["suara_paslon_1"] + 500}  # 152 read as 652
-    held = await workflow.record_decoding(
-        regions, TPS, decoding(misread), await decoded(regions, TPS, misread)
-    )
+    held = await record(regions, TPS, misread)
     assert held.state is TpsState.NEEDS_REVIEW
     assert "suara_sah" in {f.rule for f in held.findings}
     await totals.apply_all(regions)
@@ -224,9 +197,7 @@ async def _run(url: str, operations: list[tuple[str, str, int]]) -> None:
             if action in ("clear", "misread"):
                 if action == "misread":
                     numbers["suara_paslon_3"] += 7
-                await workflow.record_decoding(
-                    conn, tps, decoding(numbers), await decoded(conn, tps, numbers)
-                )
+                await record(conn, tps, numbers)
             elif action == "review" and current and current.state is TpsState.NEEDS_REVIEW:
                 await workflow.sign_off(conn, tps, officer, numbers, "as on the photo")
             elif action == "publish" and current and current.state is TpsState.REVIEWED:
@@ -272,9 +243,7 @@ async def test_concurrent_changes_in_one_village_lose_no_increment(
         async def publish_one(code: str, seed: int) -> int:
             numbers = consistent(seed)
             async with pool.acquire() as conn:
-                await workflow.record_decoding(
-                    conn, code, decoding(numbers), await decoded(conn, code, numbers)
-                )
+                await record(conn, code, numbers)
                 await totals.apply_deltas(conn, batch=3)  # appliers racing the writers
             return numbers["suara_sah"]
 
@@ -290,7 +259,7 @@ async def test_concurrent_changes_in_one_village_lose_no_increment(
 
 async def test_the_command_line_rebuilds_and_shows_totals(regions: asyncpg.Connection, fresh_db: str) -> None:
     numbers = consistent(7)
-    await workflow.record_decoding(regions, TPS, decoding(numbers), await decoded(regions, TPS, numbers))
+    await record(regions, TPS, numbers)
     env = {"REKAP_DATABASE_URL": fresh_db}
     # received, verified, published (reading changes no total)
     assert rekap("recap", "apply", env=env).stdout.startswith("3 change(s) applied")
