@@ -30,6 +30,10 @@ class Forbidden(RekapError):
     """The credential is valid but does not allow this action or this region."""
 
 
+class Conflict(RekapError):
+    """The action does not fit the thing's current state (signing off a TPS already published)."""
+
+
 class DependencyUnavailable(RekapError):
     """PostgreSQL or Redis cannot be reached; the client should retry later."""
 

@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from service.db.pool import CONNECTION_ERRORS
 from service.errors import (
     AuthenticationFailed,
+    Conflict,
     DependencyUnavailable,
     Forbidden,
     InvalidInput,
@@ -32,6 +33,7 @@ STATUS: dict[type[RekapError], int] = {
     AuthenticationFailed: 401,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     TooManyAttempts: 429,
     DependencyUnavailable: 503,
     MigrationError: 503,

@@ -7,6 +7,7 @@ without losing anything, because the worker's sweep re-queues every photo with n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
@@ -17,6 +18,7 @@ from service.errors import Forbidden, NotFound, PhotoRejected
 from service.photos import store
 from service.photos.model import Photo, TpsPhotos
 from service.photos.queue import OcrQueue
+from service.photos.states import PhotoState
 from service.photos.status import tps_status
 from service.photos.storage import PhotoStore
 from service.results import workflow
@@ -62,12 +64,20 @@ async def accept(
         info = ocr.inspect(data)
     except ocr.Unreadable as error:
         raise PhotoRejected(error.reason.value, f"{error.reason.pesan} ({error.detail})") from error
-    sha256 = photos.put(data)
-    photo, created = await store.insert_photo(
-        conn, tps=tps, sha256=sha256, info=info, size_bytes=len(data), page_hint=page_hint, user_id=user.id
-    )
-    if created:
+    sha256 = await asyncio.to_thread(photos.put, data)  # fsync off the event loop
+    async with conn.transaction():
+        photo, created = await store.insert_photo(
+            conn,
+            tps=tps,
+            sha256=sha256,
+            info=info,
+            size_bytes=len(data),
+            page_hint=page_hint,
+            user_id=user.id,
+        )
         await workflow.mark_received(conn, tps)
+    if photo.state is PhotoState.RECEIVED:
+        # Also for a retry: the first attempt may have been committed but not queued.
         try:
             await queue.enqueue(photo.id)
         except (RedisError, OSError) as error:
@@ -91,4 +101,4 @@ async def photo_bytes(
     allowed = [media for tps, media in uploads if user.covers(tps)]
     if not allowed:
         raise Forbidden("this photo belongs to a TPS outside the area of this login")
-    return photos.get(sha256), allowed[0]
+    return await asyncio.to_thread(photos.get, sha256), allowed[0]

@@ -16,11 +16,11 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import TypeVar, cast
 
 import asyncpg
 import msgspec
@@ -39,10 +39,13 @@ from service.photos.storage import PhotoStore
 from service.recap import totals
 from service.results import workflow
 from service.results.checks import check_evidence
+from service.results.store import lock_tps
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+R = TypeVar("R")
 MAX_DELIVERIES = 5
 """A photo handed out this many times without a result crashes the reader: it is set aside."""
 OUTAGES: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError, *CONNECTION_ERRORS)
@@ -136,8 +139,12 @@ class Worker:
 
         Twice: an entry whose worker died is claimed first (keeping its delivery count, which
         sets a poison photo aside); only an entry that is gone altogether waits for the sweep.
+        Only while the queue is empty: entries still waiting are not lost, just late, and
+        queuing them again would grow a backlog with copies.
         """
         await self.queue.ensure_group()
+        if await self.queue.depth() > 0:
+            return 0
         async with self._connection() as conn:
             ids = await store.stale(conn, 2 * self.settings.queue_claim_seconds)
         for photo_id in ids:
@@ -152,10 +159,20 @@ class Worker:
                 await self.process(entry, entry.job.photo_id)
             await self.queue.ack(entry.id)
         except BrokenProcessPool:
-            log.error("an OCR process died on entry %s; its job stays pending", entry.id)
-            self.executor = ProcessPoolExecutor(self.processes)
+            log.error("the OCR process died on entry %s, also alone; its job stays pending", entry.id)
         except OUTAGES as error:
             log.warning("entry %s left pending: %r", entry.id, error)
+        except Exception:
+            # A bug met on this entry must not stop the worker from reading every other photo;
+            # the entry stays pending (claimed again later) until it has failed too often.
+            log.exception("entry %s failed", entry.id)
+            if await self.queue.deliveries(entry.id) > MAX_DELIVERIES:
+                log.error(
+                    "entry %s dropped after %d tries; its photo keeps what was stored",
+                    entry.id,
+                    MAX_DELIVERIES,
+                )
+                await self.queue.ack(entry.id)
 
     async def process(self, entry: Entry, photo_id: int) -> None:
         async with self._connection() as conn:
@@ -172,12 +189,11 @@ class Worker:
 
     async def _read(self, conn: asyncpg.Connection, photo_id: int, sha256: str) -> None:
         try:
-            data = self.photos.get(sha256)
+            data = await asyncio.to_thread(self.photos.get, sha256)
         except NotFound:
             await self._set_aside(conn, photo_id, "the photo's file is missing from the store")
             return
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, read_job, data)
+        result = await self._isolating_crashes(read_job, data)
         await store.save_reading(
             conn,
             photo_id,
@@ -195,6 +211,20 @@ class Worker:
             result.page or result.retake_reason,
             result.ms,
         )
+
+    async def _isolating_crashes(self, job: Callable[[T], R], argument: T) -> R:
+        """Run a job in the pool; if the pool breaks (one of its processes died, perhaps on
+        another photo), renew it and run this job once more alone, so that only a photo that
+        crashes the reader by itself is charged with the failure."""
+        loop = asyncio.get_running_loop()
+        executor = self.executor
+        try:
+            return await loop.run_in_executor(executor, job, argument)
+        except BrokenProcessPool:
+            if executor is self.executor:
+                self.executor = ProcessPoolExecutor(self.processes)
+            with ProcessPoolExecutor(1) as alone:
+                return await loop.run_in_executor(alone, job, argument)
 
     async def _set_aside(self, conn: asyncpg.Connection, photo_id: int, why: str) -> None:
         log.error("photo %s set aside: %s", photo_id, why)
@@ -218,11 +248,13 @@ class Worker:
         ids = [photo_id for photo_id, _ in current.values()]
         if await store.decoding_of(conn, tps, ids) is not None:
             return
-        loop = asyncio.get_running_loop()
-        decoding, consistent, accepted = await loop.run_in_executor(
-            self.executor, decode_job, [reading for _, reading in current.values()]
+        decoding, consistent, accepted = await self._isolating_crashes(
+            decode_job, [reading for _, reading in current.values()]
         )
         async with conn.transaction():
+            await lock_tps(conn, tps)
+            if [i for i, _ in (await store.current_pages(conn, tps)).values()] != ids:
+                return  # a newer photo of a page was read meanwhile; its own decoding follows
             decoding_id = await store.save_decoding(
                 conn, tps, ids, decoding, consistent=consistent, accepted=accepted
             )

@@ -28,6 +28,8 @@ LEVELS = {
     "nasional": Level.NASIONAL,
 }
 NATION = "nasional"
+MAX_NUMBER = 300_000_000
+"""More than the nation's voters: a larger number is a typing error, refused before the database."""
 
 
 class TpsTrace(msgspec.Struct, frozen=True):
@@ -93,17 +95,16 @@ async def record(
     _may_record(user, level, code)
     if not children:
         raise InvalidInput("no numbers: send {child region code: {field: number}}")
-    child_length = Level(level + 1).code_length
     for child, fields in children.items():
-        if len(child) != child_length or not child.startswith(code):
+        if level_of(child) is not Level(level + 1) or not child.startswith(code):
             raise InvalidInput(f"{child} is not a region directly under {code or 'the nation'}")
         unknown = sorted(set(fields) - set(COUNTED))
         if unknown:
             raise InvalidInput(
                 f"{child}: not fields of the recap: {', '.join(unknown)} (use {', '.join(COUNTED)})"
             )
-        if any(not isinstance(v, int) or v < 0 for v in fields.values()):
-            raise InvalidInput(f"{child}: every number is a whole number of 0 or more")
+        if any(not isinstance(v, int) or not 0 <= v <= MAX_NUMBER for v in fields.values()):
+            raise InvalidInput(f"{child}: every number is a whole number from 0 to {MAX_NUMBER:,}")
     known = {
         r["code"]
         for r in await conn.fetch("SELECT code FROM region WHERE code = ANY($1::text[])", list(children))

@@ -70,6 +70,11 @@ def _result(row: asyncpg.Record) -> TpsResult:
     )
 
 
+async def lock_tps(conn: asyncpg.Connection, tps: str) -> None:
+    """Serialise the changes of one TPS until the transaction ends, also while it has no row yet."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"tps_result:{tps}")
+
+
 async def load(conn: asyncpg.Connection, tps: str, *, lock: bool = False) -> TpsResult | None:
     query = (
         "SELECT tps_code, ballot, state, numbers::text AS numbers, findings::text AS findings, version, "
@@ -97,8 +102,7 @@ async def transition(
     ``first``: only create the TPS's row; if it exists already, leave it as it is.
     """
     async with conn.transaction():
-        # Serialises the changes of one TPS, also while its row does not exist yet.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"tps_result:{tps}")
+        await lock_tps(conn, tps)
         old = await load(conn, tps, lock=True)
         if first and old is not None:
             return old

@@ -13,7 +13,7 @@ import asyncpg
 
 from ocr import TpsDecoding
 from ocr.form import PAGE_OF
-from service.errors import Forbidden, InvalidInput, NotFound
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import store
 from service.results.checks import Finding, blocking, check_tps
 from service.results.states import TpsState
@@ -103,24 +103,34 @@ async def sign_off(
         raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
     if any(not 0 <= v <= 999 for v in numbers.values()):
         raise InvalidInput("every number on the form is from 0 to 999")
-    current = await store.load(conn, tps)
-    if current is None:
-        raise NotFound(f"TPS {tps} has no numbers yet")
-    merged = {**current.numbers, **numbers}
-    findings: list[Finding] = check_tps(merged, await registered_dpt(conn, tps))
-    return await store.transition(
-        conn,
-        tps,
-        TpsState.REVIEWED,
-        numbers=merged,
-        findings=findings,
-        actor_user=officer.id,
-        reason=reason.strip(),
-    )
+    async with conn.transaction():
+        await store.lock_tps(conn, tps)
+        current = await store.load(conn, tps, lock=True)
+        if current is None:
+            raise NotFound(f"TPS {tps} has no numbers yet")
+        if current.state not in (TpsState.NEEDS_REVIEW, TpsState.REVIEWED):
+            raise Conflict(f"TPS {tps} is not waiting for review (it is {current.state})")
+        merged = {**current.numbers, **numbers}
+        findings: list[Finding] = check_tps(merged, await registered_dpt(conn, tps))
+        return await store.transition(
+            conn,
+            tps,
+            TpsState.REVIEWED,
+            numbers=merged,
+            findings=findings,
+            actor_user=officer.id,
+            reason=reason.strip(),
+        )
 
 
 async def publish(conn: asyncpg.Connection, tps: str, officer: User, reason: str) -> TpsResult:
     _officer_for(officer, tps)
-    return await store.transition(
-        conn, tps, TpsState.PUBLISHED, actor_user=officer.id, reason=reason.strip() or "published"
-    )
+    async with conn.transaction():
+        await store.lock_tps(conn, tps)
+        current = await store.load(conn, tps, lock=True)
+        if current is None or current.state not in (TpsState.VERIFIED, TpsState.REVIEWED):
+            state = "no numbers" if current is None else current.state
+            raise Conflict(f"TPS {tps} cannot be published: it is {state}, not verified or signed off")
+        return await store.transition(
+            conn, tps, TpsState.PUBLISHED, actor_user=officer.id, reason=reason.strip() or "published"
+        )

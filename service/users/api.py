@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 
-from service.errors import AuthenticationFailed
 from service.settings import Settings
 from service.users import store
 from service.users.model import User
@@ -49,15 +48,11 @@ class AuthController(Controller):
         username = data.username.strip().lower()
         client = request.client.host if request.client else "unknown"
         throttle = LoginThrottle(state.redis, settings)
-        await throttle.check(username, client)
-        try:
-            token, expires_at, user = await store.login(
-                db, username, data.password, timedelta(hours=settings.token_ttl_hours)
-            )
-        except AuthenticationFailed:
-            await throttle.failed(username, client)
-            raise
-        await throttle.succeeded(username)
+        await throttle.attempt(username, client)
+        token, expires_at, user = await store.login(
+            db, username, data.password, timedelta(hours=settings.token_ttl_hours)
+        )
+        await throttle.succeeded(username, client)
         return LoginResponse(token=token, expires_at=expires_at, user=user)
 
     @get("/me", summary="The user the bearer token belongs to")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ocr import FieldReading, PageReading
 from ocr.form import CATALOGUE, RULES, Page, Relation, Severity
 from ocr.reading import Alternative
-from service.errors import Forbidden
+from service.errors import Conflict, Forbidden
 from service.recap import totals
 from service.regions.registry import import_registry
 from service.results import store, workflow
@@ -151,7 +151,7 @@ async def test_numbers_that_break_a_rule_wait_for_an_officer(
     assert (await totals.region_totals(regions, TPS[:10])).numbers["suara_paslon_1"] == 0, (
         "nothing unchecked counts"
     )
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(Conflict, match="cannot be published: it is needs_review"):
         await workflow.publish(regions, TPS, people["ppk"], "go")  # type: ignore[arg-type]
     with pytest.raises(Forbidden):
         await workflow.sign_off(regions, TPS, people["kpps"], numbers, "mine")  # type: ignore[arg-type]
