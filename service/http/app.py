@@ -20,6 +20,8 @@ from service.http.health import health
 from service.photos.api import PhotoController
 from service.photos.queue import OcrQueue
 from service.photos.storage import PhotoStore
+from service.public.api import PublicController
+from service.public.cache import PublicCache
 from service.recap.api import RecapController
 from service.regions.api import RegionController
 from service.settings import Settings
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = redis_client(settings)
         app.state.photos = PhotoStore(settings.storage_path)
         app.state.queue = OcrQueue(app.state.redis, settings.redis_prefix)
+        app.state.public = PublicCache(app.state.pool)
         try:
             yield
         finally:
@@ -48,7 +51,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.pool.close()
 
     return Litestar(
-        route_handlers=[health, RegionController, AuthController, PhotoController, RecapController],
+        route_handlers=[
+            health,
+            RegionController,
+            AuthController,
+            PhotoController,
+            RecapController,
+            PublicController,
+        ],
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),

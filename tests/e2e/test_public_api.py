@@ -1,0 +1,222 @@
+"""The public results API through a real server: published numbers only, KPU's shapes, caching."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from service.photos.storage import PhotoStore
+from service.regions.registry import import_registry
+from service.results import workflow
+from tests.conftest import Server, free_port, scratch_database, shared
+from tests.registry_files import kpu_registry
+from tests.tps_numbers import consistent, decoded, decoding, record
+
+PUBLISHED = "3404072001001"
+HELD = "3404072001002"
+PHOTO = b"\xff\xd8 a photo of page 1 \xff\xd9"
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("public-storage")
+
+
+@pytest.fixture(scope="module")
+async def public_db(
+    template_db: str, tmp_path_factory: pytest.TempPathFactory, storage: Path
+) -> AsyncIterator[str]:
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("public")))
+            user = await conn.fetchval(
+                "INSERT INTO app_user (username, display_name, role, secret_hash) VALUES ('admin', 'A', 'admin', 'x') RETURNING id"
+            )
+            for tps, data in ((PUBLISHED, PHOTO), (HELD, PHOTO + b"2")):
+                sha = PhotoStore(storage).put(data)
+                photo = await conn.fetchval(
+                    "INSERT INTO photo (tps_code, ballot, sha256, media_type, size_bytes, width, height, uploaded_by, state) "
+                    "VALUES ($1, 'ppwp', $2, 'image/jpeg', $3, 1000, 1500, $4, 'read') RETURNING id",
+                    tps,
+                    sha,
+                    len(data),
+                    user,
+                )
+                await conn.execute(
+                    "INSERT INTO photo_reading (photo_id, outcome, page, reading, reader_version, ms) VALUES ($1, 'page', 1, '{}', 't', 1)",
+                    photo,
+                )
+            await record(conn, PUBLISHED, consistent(1))
+            misread = consistent(2) | {"suara_paslon_1": consistent(2)["suara_paslon_1"] + 500}
+            await workflow.record_decoding(conn, HELD, decoding(misread), await decoded(conn, HELD))
+        finally:
+            await conn.close()
+        yield url
+
+
+def start(env: dict[str, str]) -> tuple[Server, httpx.Client]:
+    server = Server(env)
+    server.wait_until_listening()
+    return server, httpx.Client(base_url=server.url, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def api(public_db: str, storage: Path) -> Iterator[httpx.Client]:
+    # Redis is unreachable on purpose: the public API must not need it.
+    server, client = start(
+        {
+            "REKAP_DATABASE_URL": public_db,
+            "REKAP_STORAGE_DIR": str(storage),
+            "REKAP_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    )
+    with client:
+        # The worker applies the totals; here the test does.
+        yield client
+    server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def applied(public_db: str) -> None:
+    from service.recap import totals
+
+    conn = await asyncpg.connect(public_db)
+    try:
+        await totals.apply_all(conn)
+    finally:
+        await conn.close()
+
+
+def test_a_region_counts_only_published_numbers(api: httpx.Client) -> None:
+    truth = consistent(1)
+    nation = api.get("/api/v1/public/ppwp/regions/nasional")
+    assert nation.status_code == 200, nation.text
+    body = nation.json()
+    assert [c["votes"] for c in body["candidates"]] == [
+        truth["suara_paslon_1"],
+        truth["suara_paslon_2"],
+        truth["suara_paslon_3"],
+    ]
+    assert body["suara_sah"] == truth["suara_sah"]
+    assert body["progress"] == {"tps_expected": 4, "tps_published": 1, "share": 0.25}
+    assert abs(sum(c["share"] for c in body["candidates"]) - 1) < 0.001
+    desa = api.get("/api/v1/public/ppwp/regions/3404072001").json()
+    children = {c["code"]: c for c in desa["children"]}
+    assert children[HELD]["votes"] == [0, 0, 0] and children[HELD]["progress"]["tps_published"] == 0
+    assert children[PUBLISHED]["suara_sah"] == truth["suara_sah"]
+
+
+def test_a_tps_shows_numbers_and_photos_only_once_published(api: httpx.Client) -> None:
+    held = api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()
+    assert held["published"] is False and held["numbers"] is None and held["photos"] == []
+    assert held["state"] == "needs_review"
+    assert all(e["numbers_after"] == {} and e["numbers_before"] is None for e in held["history"])
+    assert str(consistent(2)["suara_paslon_1"] + 500) not in json.dumps(held)
+    shown = api.get(f"/api/v1/public/ppwp/tps/{PUBLISHED}").json()
+    assert shown["numbers"] == consistent(1)
+    (photo,) = shown["photos"]
+    assert api.get(photo["url"]).content == PHOTO
+    assert [e["to_state"] for e in shown["history"]] == ["received", "read", "verified", "published"]
+    unpublished_photo = api.get(
+        f"/api/v1/public/photos/{__import__('hashlib').sha256(PHOTO + b'2').hexdigest()}"
+    )
+    assert unpublished_photo.status_code == 404
+
+
+def test_kpu_shapes_match_the_real_samples(api: httpx.Client) -> None:
+    with gzip.open(shared("sirekap_raw_sample/hhcw_ppwp_tps_sample.jsonl.gz"), "rt") as handle:
+        sample = json.loads(handle.readline())
+    ours = api.get(f"/pemilu/hhcw/ppwp/34/3404/340407/3404072001/{PUBLISHED}.json").json()
+    assert set(ours) == set(sample) - {"kode_tps"}
+    assert set(ours["chart"]) == set(sample["chart"])
+    assert set(ours["administrasi"]) == set(sample["administrasi"])
+    assert ours["chart"]["100025"] == consistent(1)["suara_paslon_1"] and ours["images"][0]
+    held = api.get(f"/pemilu/hhcw/ppwp/34/3404/340407/3404072001/{HELD}.json").json()
+    assert held["administrasi"] is None and held["chart"]["100025"] is None and held["status_suara"] is False
+    national = json.loads(shared("kpu_wilayah_sirekap/sirekap_ppwp_nationwide_20240403.json").read_text())[
+        "raw_data"
+    ]
+    aggregate = api.get("/pemilu/hhcw/ppwp.json").json()
+    assert set(aggregate) == set(national)
+    assert set(aggregate["chart"]) == set(national["chart"]) and set(aggregate["progres"]) == set(
+        national["progres"]
+    )
+    assert set(aggregate["table"]["34"]) == set(national["table"]["11"])
+    province = api.get("/pemilu/hhcw/ppwp/34.json").json()
+    assert set(province["table"]) == {"3404"}
+    wilayah = api.get("/wilayah/pemilu/ppwp/34/3404/340407/3404072001.json").json()
+    assert {w["kode"] for w in wilayah} == {"3404072001001", "3404072001002", "3404072001003"}
+    assert set(wilayah[0]) == {"nama", "id", "kode", "tingkat"}
+    assert [w["kode"] for w in api.get("/wilayah/pemilu/ppwp/0.json").json()] == ["31", "34"]
+
+
+def test_etag_and_304(api: httpx.Client) -> None:
+    first = api.get("/api/v1/public/ppwp/regions/34")
+    etag = first.headers["etag"]
+    assert (
+        "max-age" in first.headers["cache-control"]
+        and "stale-while-revalidate" in first.headers["cache-control"]
+    )
+    again = api.get("/api/v1/public/ppwp/regions/34", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    version = api.get("/api/v1/public/ppwp/version").json()["version"]
+    pinned = api.get(f"/api/v1/public/ppwp/v/{version}/regions/34")
+    assert pinned.status_code == 200 and "immutable" in pinned.headers["cache-control"]
+    assert api.get(f"/api/v1/public/ppwp/v/{version - 1}/regions/34").status_code == 410
+
+
+async def test_a_new_publication_changes_the_answer(api: httpx.Client, public_db: str) -> None:
+    from service.recap import totals
+
+    before = api.get("/api/v1/public/ppwp/regions/3404")
+    conn = await asyncpg.connect(public_db)
+    try:
+        await record(conn, "3404072001003", consistent(3))
+        await totals.apply_all(conn)
+    finally:
+        await conn.close()
+    time.sleep(1.2)  # the process re-reads the data version once a second
+    after = api.get("/api/v1/public/ppwp/regions/3404")
+    assert after.headers["etag"] != before.headers["etag"]
+    assert after.json()["suara_sah"] == consistent(1)["suara_sah"] + consistent(3)["suara_sah"]
+    assert (
+        api.get(
+            "/api/v1/public/ppwp/regions/3404", headers={"If-None-Match": before.headers["etag"]}
+        ).status_code
+        == 200
+    )
+
+
+def test_the_province_export_streams_every_tps_with_published_numbers_only(api: httpx.Client) -> None:
+    response = api.get("/api/v1/public/ppwp/export/34.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = {r["kode_tps"]: r for r in csv.DictReader(io.StringIO(response.text))}
+    assert set(rows) == {"3404072001001", "3404072001002", "3404072001003"}
+    assert rows[PUBLISHED]["suara_sah"] == str(consistent(1)["suara_sah"])
+    assert rows[HELD]["status"] == "needs_review" and rows[HELD]["suara_paslon_1"] == ""
+
+
+def test_bad_addresses_are_4xx_with_a_message(api: httpx.Client) -> None:
+    for path, status in {
+        "/api/v1/public/ppwp/regions/3499": 404,
+        "/api/v1/public/ppwp/regions/34.04": 400,
+        "/api/v1/public/ppwp/tps/340407": 400,
+        "/api/v1/public/ppwp/tps/3404072001099": 404,
+        "/api/v1/public/ppwp/export/3404.csv": 400,
+        "/api/v1/public/ppwp/export/35.csv": 404,
+        "/pemilu/hhcw/ppwp/34/3171.json": 404,
+        "/wilayah/pemilu/ppwp/34/x.json": 400,
+    }.items():
+        response = api.get(path)
+        assert response.status_code == status, (path, response.text)
+        assert response.json()["message"], path
