@@ -53,8 +53,10 @@ FIELDS: Mapping[Page, tuple[str, ...]] = {
     Page.SUARA: ("suara_sah", "suara_tidak_sah", "suara_total"),
 }
 PAGE_OF: Mapping[str, Page] = {name: page for page, names in FIELDS.items() for name in names}
-VOTE_FIELDS = (*FIELDS[Page.PASLON], *FIELDS[Page.SUARA])
-BUBBLE_FIELDS = FIELDS[Page.PASLON]
+PAIRS = FIELDS[Page.PASLON]
+"""The candidate pairs' vote fields, in ballot order."""
+VOTE_FIELDS = (*PAIRS, *FIELDS[Page.SUARA])
+BUBBLE_FIELDS = PAIRS
 """Fields whose digits are also marked as OMR bubbles (page 2)."""
 
 
@@ -154,7 +156,7 @@ def _rules() -> tuple[Rule, ...]:
             name="suara_sah",
             number=3,
             left=("suara_sah",),
-            right=FIELDS[Page.PASLON],
+            right=PAIRS,
             explanation="valid votes (A) must equal IV.1 + IV.2 + IV.3",
             keterangan="suara sah (A) harus sama dengan jumlah suara paslon 1 + 2 + 3",
         ),

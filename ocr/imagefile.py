@@ -7,6 +7,7 @@ header alone, before any pixel is allocated.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -46,20 +47,30 @@ def sniff(data: bytes) -> tuple[str, int, int]:
     raise Unreadable(Retake.NOT_AN_IMAGE, "not a JPEG, PNG or WebP file")
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int]:
+def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, offset, length) of each top-level JPEG segment that has a length, in order;
+    ``Unreadable`` where the structure breaks."""
     i = 2
-    while i + 9 < len(data):
+    while i + 4 <= len(data):
         if data[i] != 0xFF:
             raise Unreadable(Retake.DAMAGED, "JPEG structure is broken")
         marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             i += 2
             continue
         (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+        yield marker, i, length
+        i += 2 + length
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    for marker, i, _ in _segments(data):
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and i + 9 < len(data):
             height, width = struct.unpack(">HH", data[i + 5 : i + 9])
             return width, height
-        i += 2 + length
     raise Unreadable(Retake.DAMAGED, "JPEG has no image header")
 
 
@@ -112,21 +123,12 @@ def _jpeg_complete(data: bytes) -> bool:
     FF D9 after the first top-level start-of-scan can only be the end of the image (an EXIF
     thumbnail's own FF D9 comes earlier, inside its APP1 segment).
     """
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return False
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker == 0xDA:
-            return data.find(b"\xff\xd9", i + 2 + length) != -1
-        i += 2 + length
+    try:
+        for marker, i, length in _segments(data):
+            if marker == 0xDA:
+                return data.find(b"\xff\xd9", i + 2 + length) != -1
+    except Unreadable:
+        return False
     return False
 
 

@@ -40,8 +40,7 @@ def read_page(data: bytes) -> Outcome:
     if (problem := quality.lighting(gray)) is not None:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
     pages = templates()
-    unmarked: Retake | None = None
-    """Why the corner marks did not locate the page, when the digit boxes had to."""
+    unmarked: Retake | None = None  # why the corner marks failed, when the boxes had to locate the page
     try:
         found = locate.locate(gray)
         inferred = found.inferred

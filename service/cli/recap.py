@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +13,7 @@ import msgspec
 from service.db.pool import connect
 from service.errors import InvalidInput
 from service.recap import d_hasil, totals
+from service.regions.files import BadRow, ImportRejected, ImportReport, checked_rows, read_csv
 from service.settings import Settings
 from service.users.store import user_named
 
@@ -63,25 +63,25 @@ HEADER = ["level", "region", "child", "field", "value"]
 
 def read_d_hasil(path: Path) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
     """(level, region) → child → field → value; every bad line is reported, nothing is taken."""
-    try:
-        lines = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"{path}: cannot read it ({error})") from error
-    if not lines or [c.strip().lower() for c in lines[0]] != HEADER:
+    lines = read_csv(path)
+    _, header = next(lines)
+    if [c.strip().lower() for c in header] != HEADER:
         raise InvalidInput(f"{path}: the first line must be {','.join(HEADER)}")
     forms: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    bad = []
-    for number, row in enumerate(lines[1:], start=2):
-        if len(row) != len(HEADER) or not row[4].strip().isdigit():
-            bad.append(f"{path}:{number}: expected 5 columns ending in a whole number")
-            continue
+
+    def parse(_: int, row: list[str]) -> None:
         level, region, child, field, value = (c.strip() for c in row)
+        if not value.isdigit():
+            raise BadRow(f"the value {value!r} is not a whole number")
         if field in forms[(level, region)][child]:
-            bad.append(f"{path}:{number}: {child} {field} is given twice")
-            continue
+            raise BadRow(f"{child} {field} is given twice")
         forms[(level, region)][child][field] = int(value)
-    if bad:
-        raise InvalidInput("nothing recorded; fix these lines:\n" + "\n".join(bad[:20]))
+
+    report = ImportReport(file=str(path))
+    for _ in checked_rows(lines, HEADER, parse, report):
+        pass
+    if report.bad_lines:
+        raise ImportRejected(report, "fix them; nothing was recorded")
     return forms
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -47,6 +48,13 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     )
     await pool
     return pool
+
+
+@asynccontextmanager
+async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the pool, typed as one (the pool's proxy forwards every call to it)."""
+    async with pool.acquire() as proxy:
+        yield cast(asyncpg.Connection, proxy)
 
 
 @asynccontextmanager

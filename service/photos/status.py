@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import asyncpg
 import msgspec
 
@@ -13,18 +15,15 @@ from service.photos.states import PageState, PhotoState
 
 
 async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
-    photos = await store.photos_of(conn, tps)
-    current = await store.current_pages(conn, tps)
-    versions = await store.page_versions(conn, tps)
+    photos = await store.photos_of(conn, tps)  # oldest first
+    # A page's current photo is the newest one the reader identified as it; the others are its versions.
+    current: dict[int, Photo] = {p.page: p for p in photos if p.page is not None}
+    versions = Counter(p.page for p in photos if p.page is not None)
     decoding = None
     if len(current) == len(Page):
-        raw = await store.decoding_of(conn, tps, [photo_id for photo_id, _ in current.values()])
+        raw = await store.decoding_of(conn, tps, [p.id for p in current.values()])
         decoding = None if raw is None else msgspec.json.decode(raw, type=TpsDecoding)
-    by_id = {p.id: p for p in photos}
-    pages = [
-        _page(page, by_id[current[page][0]] if page in current else None, versions.get(page, 0), decoding)
-        for page in Page
-    ]
+    pages = [_page(page, current.get(page.value), versions[page.value], decoding) for page in Page]
     # A refused photo matters until a later photo is read (the officer took it again).
     newest_read = max((p.uploaded_at for p in photos if p.state is PhotoState.READ), default=None)
     waiting = [

@@ -24,9 +24,7 @@ def photo_url(sha256: str) -> str:
 
 def _photo(row: asyncpg.Record) -> Photo:
     reason = row["retake_reason"]
-    message = Retake(reason).pesan if reason in Retake.__members__.values() else None
-    if reason == "failed":
-        message = FAILED_MESSAGE
+    message = FAILED_MESSAGE if reason == "failed" else Retake(reason).pesan if reason else None
     return Photo(
         id=row["id"],
         tps=row["tps_code"],
@@ -197,25 +195,13 @@ async def current_pages(conn: asyncpg.Connection, tps: str) -> dict[int, tuple[i
     """Page → (photo id, reading JSON) of the newest photo the reader identified as that page."""
     rows = await conn.fetch(
         """
-        SELECT DISTINCT ON (r.page) r.page, p.id, r.reading::text AS reading
-        FROM photo p JOIN photo_reading r ON r.photo_id = p.id
-        WHERE p.tps_code = $1 AND p.ballot = $2 AND r.outcome = 'page'
-        ORDER BY r.page, p.uploaded_at DESC, p.id DESC
+        SELECT page, photo_id, reading::text AS reading FROM current_page
+        WHERE tps_code = $1 AND ballot = $2
         """,
         tps,
         BALLOT,
     )
-    return {r["page"]: (r["id"], r["reading"]) for r in rows}
-
-
-async def page_versions(conn: asyncpg.Connection, tps: str) -> dict[int, int]:
-    rows = await conn.fetch(
-        "SELECT r.page, count(*) AS n FROM photo p JOIN photo_reading r ON r.photo_id = p.id "
-        "WHERE p.tps_code = $1 AND p.ballot = $2 AND r.outcome = 'page' GROUP BY r.page",
-        tps,
-        BALLOT,
-    )
-    return {r["page"]: r["n"] for r in rows}
+    return {r["page"]: (r["photo_id"], r["reading"]) for r in rows}
 
 
 async def save_decoding(

@@ -16,11 +16,10 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import asynccontextmanager
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -29,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 import ocr
 from ocr.form import Page
-from service.db.pool import CONNECTION_ERRORS, create_pool
+from service.db.pool import CONNECTION_ERRORS, acquire, create_pool
 from service.db.redis import redis_client
 from service.errors import NotFound
 from service.photos import store
@@ -104,7 +103,7 @@ class Worker:
                     if time.monotonic() - last_sweep > self.sweep_every:
                         await self.sweep()
                         last_sweep = time.monotonic()
-                    async with self._connection() as conn:
+                    async with acquire(self.pool) as conn:
                         await totals.apply_deltas(conn)
                     await slots.acquire()
                     slots.release()
@@ -129,11 +128,6 @@ class Worker:
             await self.redis.aclose()
             await self.pool.close()
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as proxy:
-            yield cast(asyncpg.Connection, proxy)  # the pool's proxy forwards every call
-
     async def sweep(self) -> int:
         """Queue again every photo without a reading that waited twice the claim time.
 
@@ -145,7 +139,7 @@ class Worker:
         await self.queue.ensure_group()
         if await self.queue.depth() > 0:
             return 0
-        async with self._connection() as conn:
+        async with acquire(self.pool) as conn:
             ids = await store.stale(conn, 2 * self.settings.queue_claim_seconds)
         for photo_id in ids:
             await self.queue.enqueue(photo_id)
@@ -175,7 +169,7 @@ class Worker:
                 await self.queue.ack(entry.id)
 
     async def process(self, entry: Entry, photo_id: int) -> None:
-        async with self._connection() as conn:
+        async with acquire(self.pool) as conn:
             photo = await store.photo_for_job(conn, photo_id)
             if photo is None:
                 return

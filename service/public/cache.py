@@ -14,11 +14,12 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import msgspec
 
+from service.db.pool import acquire
 from service.public.results import data_version
 
 VERSION_TTL_S = 1.0
@@ -45,8 +46,8 @@ class PublicCache:
         if time.monotonic() - self._checked > VERSION_TTL_S:
             async with self._version_lock:
                 if time.monotonic() - self._checked > VERSION_TTL_S:
-                    async with self.pool.acquire() as proxy:
-                        self._version = await data_version(cast(asyncpg.Connection, proxy))
+                    async with acquire(self.pool) as conn:
+                        self._version = await data_version(conn)
                     self._checked = time.monotonic()
         return self._version
 
@@ -61,8 +62,8 @@ class PublicCache:
             entry = self.entries.get(key)
             if entry is not None and entry.version == version:
                 return entry
-            async with self.pool.acquire() as proxy:
-                value = await build(cast(asyncpg.Connection, proxy))  # the proxy forwards every call
+            async with acquire(self.pool) as conn:
+                value = await build(conn)
             body = msgspec.json.encode(value)
             entry = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', version)
             self.builds += 1

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import msgspec
 
+from ocr.form import PAIRS
 from service.public.kpu import ADMINISTRASI
-from service.public.results import PAIRS
 
 COLUMNS = ["kode_tps", "nama", "status", *PAIRS, *ADMINISTRASI]
 BATCH = 500

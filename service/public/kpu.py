@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from ocr.form import FIELDS, Page
+from ocr.form import PAIRS
 from service.errors import NotFound
 from service.public import results
 from service.regions.codes import Level, level_of
@@ -39,7 +39,7 @@ async def tps(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
     people = await results.candidates(conn)
     numbers = result.numbers or {}
     chart: dict[str, int | None] = {"null": None}
-    for (_, kpu_id, _), pair in zip(people, FIELDS[Page.PASLON], strict=True):
+    for (_, kpu_id, _), pair in zip(people, PAIRS, strict=True):
         chart[str(kpu_id)] = numbers.get(pair) if result.published else None
     images: list[str | None] = [None, None, None]
     for photo in result.photos:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from ocr.form import FIELDS, Page
+from ocr.form import PAIRS
 from service.errors import NotFound
 from service.recap import totals
 from service.regions.codes import CODE_LENGTHS, Level, level_of
 from service.results import store as results
 from service.results.states import TpsState
-
-PAIRS = FIELDS[Page.PASLON]
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,12 +207,7 @@ async def tps(conn: asyncpg.Connection, code: str) -> TpsResult:
         photos = [
             PublicPhoto(page=r["page"], url=f"/api/v1/public/photos/{r['sha256']}", sha256=r["sha256"])
             for r in await conn.fetch(
-                """
-                SELECT DISTINCT ON (r.page) r.page, p.sha256
-                FROM photo p JOIN photo_reading r ON r.photo_id = p.id
-                WHERE p.tps_code = $1 AND r.outcome = 'page'
-                ORDER BY r.page, p.uploaded_at DESC, p.id DESC
-                """,
+                "SELECT page, sha256 FROM current_page WHERE tps_code = $1 AND ballot = 'ppwp' ORDER BY page",
                 code,
             )
         ]

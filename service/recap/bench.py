@@ -20,7 +20,7 @@ import numpy as np
 from ocr import DecodedField, TpsDecoding
 from ocr.synth.pages import tps_values
 from service.db.migrations import discover, migrate
-from service.db.pool import quote_ident
+from service.db.pool import acquire, quote_ident
 from service.recap import totals
 from service.results import workflow
 
@@ -78,7 +78,7 @@ async def _tree(conn: asyncpg.Connection, tps: int) -> list[str]:
 
 
 async def _publish(pool: asyncpg.Pool, codes: list[str]) -> None:
-    async with pool.acquire() as conn:
+    async with acquire(pool) as conn:
         for i, code in enumerate(codes):
             numbers = tps_values(np.random.default_rng(i))
             fields = {n: DecodedField(n, v, v, True, 1.0) for n, v in numbers.items()}
@@ -88,7 +88,7 @@ async def _publish(pool: asyncpg.Pool, codes: list[str]) -> None:
                 code,
                 [i],
             )
-            await workflow.record_decoding(conn, code, TpsDecoding(fields, [], True), decoding_id)  # type: ignore[arg-type]
+            await workflow.record_decoding(conn, code, TpsDecoding(fields, [], True), decoding_id)
 
 
 async def bench(database_url: str, *, tps: int, writers: int) -> RecapBench:

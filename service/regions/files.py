@@ -38,11 +38,10 @@ class ImportReport(msgspec.Struct, kw_only=True):
 class ImportRejected(InvalidInput):
     """The file has bad lines and ``--skip-bad`` was not given: nothing was imported."""
 
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__(
-            f"{report.file}: {len(report.bad_lines)} bad line(s), nothing imported "
-            "(fix them, or pass --skip-bad to import the good lines)"
-        )
+    def __init__(
+        self, report: ImportReport, advice: str = "fix them, or pass --skip-bad to import the good lines"
+    ) -> None:
+        super().__init__(f"{report.file}: {len(report.bad_lines)} bad line(s), nothing imported ({advice})")
         self.report = report
 
 

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 import asyncpg
 import msgspec
 
-from ocr.form import FIELDS, Page
+from ocr.form import PAIRS
 
-PAIRS = FIELDS[Page.PASLON]
 LANDSLIDE_SHARE = 0.95
 LANDSLIDE_MIN_VOTES = 150
 """Below this many valid votes one pair taking nearly all is ordinary."""
@@ -97,14 +96,8 @@ async def pages_apart(conn: asyncpg.Connection, hours: int = PAGES_APART_HOURS) 
     """TPS whose current pages were photographed more than ``hours`` apart."""
     rows = await conn.fetch(
         """
-        WITH current AS (
-            SELECT DISTINCT ON (p.tps_code, r.page) p.tps_code, p.uploaded_at
-            FROM photo p JOIN photo_reading r ON r.photo_id = p.id
-            WHERE r.outcome = 'page'
-            ORDER BY p.tps_code, r.page, p.uploaded_at DESC, p.id DESC
-        )
-        SELECT tps_code, max(uploaded_at) - min(uploaded_at) AS span FROM current
-        GROUP BY tps_code HAVING max(uploaded_at) - min(uploaded_at) > make_interval(hours => $1)
+        SELECT tps_code, max(uploaded_at) - min(uploaded_at) AS span FROM current_page
+        GROUP BY tps_code, ballot HAVING max(uploaded_at) - min(uploaded_at) > make_interval(hours => $1)
         """,
         hours,
     )

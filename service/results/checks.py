@@ -28,22 +28,10 @@ def check_tps(numbers: Mapping[str, int], registered_dpt: int | None) -> list[Fi
     values = dict(numbers)
     if registered_dpt is not None:
         values[REGISTERED] = registered_dpt
-    out = []
-    for v in violations(values):
-        rule = RULE[v.rule]
-        out.append(
-            Finding(
-                rule=rule.name,
-                number=rule.number,
-                severity=rule.severity,
-                explanation=rule.explanation,
-                keterangan=rule.keterangan,
-                left=v.left,
-                right=v.right,
-                fields=tuple(f for f in v.fields if f != REGISTERED),
-            )
-        )
-    return out
+    return [
+        _finding(RULE[v.rule], v.left, v.right, tuple(f for f in v.fields if f != REGISTERED))
+        for v in violations(values)
+    ]
 
 
 def blocking(findings: list[Finding]) -> bool:

@@ -7,9 +7,6 @@ for the registry's.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ import msgspec
 
 from ocr.form import RULE
 from service.errors import InvalidInput
+from service.regions.files import read_csv
 from service.results.anomalies import tps_anomalies, village_outliers
 from service.results.checks import check_tps
 
@@ -51,15 +49,12 @@ class SirekapReport(msgspec.Struct, frozen=True):
 
 def read_rows(path: Path) -> Iterator[tuple[str, dict[str, int]]]:
     """(TPS code, the numbers it has) per row; empty or non-numeric cells are unknown."""
-    try:
-        raw = path.read_bytes()
-        text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as error:
-        raise InvalidInput(f"{path}: not a readable Sirekap CSV ({error})") from error
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "kode_tps" not in reader.fieldnames:
+    lines = read_csv(path)
+    _, header = next(lines)
+    if "kode_tps" not in header:
         raise InvalidInput(f"{path}: expected Sirekap's per-TPS CSV with a kode_tps column")
-    for row in reader:
+    for _, fields in lines:
+        row = dict(zip(header, fields, strict=False))
         numbers = {name: int(row[col]) for col, name in COLUMNS.items() if (row.get(col) or "").isdigit()}
         yield row["kode_tps"], numbers
 

@@ -13,14 +13,13 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from ocr.form import PAIRS
 from service.results.checks import Finding
 from service.results.states import TpsState, check
 
 BALLOT = "ppwp"
 COUNTED = (
-    "suara_paslon_1",
-    "suara_paslon_2",
-    "suara_paslon_3",
+    *PAIRS,
     "suara_sah",
     "suara_tidak_sah",
     "suara_total",
