@@ -34,7 +34,7 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     print(f"rekap listening on http://{host}:{port} with {workers} worker(s)", flush=True)
     Granian(
-        "service.http.app:create_app",
+        "service.http.app:create_server",
         factory=True,
         address=host,
         port=port,

@@ -22,6 +22,7 @@ from service.photos.queue import OcrQueue
 from service.photos.storage import PhotoStore
 from service.public.api import PublicController
 from service.public.cache import PublicCache
+from service.public.fastpath import FastPath
 from service.recap.api import RecapController
 from service.regions.api import RegionController
 from service.settings import Settings
@@ -33,8 +34,15 @@ async def provide_db(state: State) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
+def create_server(settings: Settings | None = None) -> FastPath:
+    """What the HTTP server runs: the application behind the public documents' fast path."""
+    app = create_app(settings)
+    return FastPath(app, app.state.public)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    public = PublicCache()
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
@@ -43,10 +51,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = redis_client(settings)
         app.state.photos = PhotoStore(settings.storage_path)
         app.state.queue = OcrQueue(app.state.redis, settings.redis_prefix)
-        app.state.public = PublicCache(app.state.pool)
+        await public.start(app.state.pool)
         try:
             yield
         finally:
+            await public.stop()
             await app.state.redis.aclose()
             await app.state.pool.close()
 
@@ -65,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "current_user": Provide(provide_current_user),
         },
         lifespan=[connections],
+        state=State({"public": public}),
         # Room above the photo limit, so that the upload handler names that limit itself.
         request_max_body_size=2 * settings.max_photo_bytes + 1024 * 1024,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]

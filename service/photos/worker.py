@@ -104,7 +104,7 @@ class Worker:
                         await self.sweep()
                         last_sweep = time.monotonic()
                     async with acquire(self.pool) as conn:
-                        await totals.apply_deltas(conn)
+                        await totals.apply_deltas(conn, wait=False)
                     await slots.acquire()
                     slots.release()
                     free = self.processes - len(running)

@@ -1,25 +1,31 @@
 """HTTP, no login: published results per region and TPS, in rekap's shape and in KPU's, with
-ETag / If-None-Match, short shared caching, a version document and immutable versioned copies."""
+ETag / If-None-Match, short shared caching, a version document, immutable versioned copies and a
+live feed of what changed."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.response import Stream
+from litestar.response import Redirect, ServerSentEvent, Stream
+from litestar.response.sse import ServerSentEventMessage
 
+from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
 from service.public import export, kpu, results
-from service.public.cache import Cached
+from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since
 from service.regions.codes import Level, level_of
 
-NATION = "nasional"
-CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 IMMUTABLE = "public, max-age=31536000, immutable"
+KEEPALIVE_S = 15.0
+REPLAY_MAX = 1000
+"""Changes a reconnecting live-feed client is sent one by one; further behind, it is told to
+reload everything."""
 
 
 def _answer(
@@ -29,6 +35,20 @@ def _answer(
     if request.headers.get("if-none-match") == cached.etag:
         return Response(b"", status_code=304, headers=headers)
     return Response(cached.body, media_type="application/json", headers=headers)
+
+
+async def _current(
+    request: Request[Any, Any, Any],
+    key: str,
+    code: str,
+    build: Callable[[asyncpg.Connection], Awaitable[Any]],
+) -> Response[bytes]:
+    """The current document, remembered for the fast path under the request's path."""
+    cache: PublicCache = request.app.state.public
+    cached = await cache.get(key, code, build)
+    if not request.url.query:
+        cache.remember(request.url.path, key)
+    return _answer(request, cached)
 
 
 def _region_code(code: str) -> str | None:
@@ -43,7 +63,7 @@ class PublicController(Controller):
 
     @get("/api/v1/public/ppwp/version", summary="The data version: poll this, fetch what changed")
     async def version(self, request: Request[Any, Any, Any], state: State) -> Response[bytes]:
-        version = await state.public.version()
+        version = state.public.version
         cached = Cached(f'{{"version":{version}}}'.encode(), f'"v{version}"', version)
         return _answer(request, cached, "public, max-age=1")
 
@@ -52,36 +72,63 @@ class PublicController(Controller):
         summary="A region ('nasional' for Indonesia): pairs' votes and shares, valid and invalid votes, "
         "progress, and its children's summaries; published numbers only",
     )
-    async def region(self, request: Request[Any, Any, Any], state: State, code: str) -> Response[bytes]:
+    async def region(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
         region = _region_code(code)
-        return _answer(request, await state.public.get(f"region:{code}", lambda c: results.region(c, region)))
+        return await _current(request, f"region:{code}", code, lambda c: results.region(c, region))
 
     @get(
         "/api/v1/public/ppwp/v/{version:int}/regions/{code:str}",
-        summary="The same, as an immutable document of one data version (410 once superseded)",
+        summary="The same as an immutable document of one data version; an older version than the "
+        "region's current document redirects to that document's own address",
+        status_code=200,
     )
     async def versioned_region(
         self, request: Request[Any, Any, Any], state: State, version: int, code: str
-    ) -> Response[bytes]:
+    ) -> Response[bytes] | Redirect:
         region = _region_code(code)
-        cached = await state.public.get(f"region:{code}", lambda c: results.region(c, region))
-        if cached.version != version:
-            return Response(
-                f'{{"error":"Superseded","message":"version {version} is not current; the current one is '
-                f'{cached.version} (see /api/v1/public/ppwp/version)"}}'.encode(),
-                status_code=410,
-                media_type="application/json",
-            )
+        cache: PublicCache = state.public
+        if version > cache.version:
+            await cache.refresh()  # another API process may have seen it first
+            if version > cache.version:
+                raise NotFound(f"version {version} does not exist yet; the current one is {cache.version}")
+        cached = await cache.get(f"region:{code}", code, lambda c: results.region(c, region))
+        if cached.version > version:
+            # The region may have changed after that version; its current document has an address too.
+            return Redirect(f"/api/v1/public/ppwp/v/{cached.version}/regions/{code}", status_code=307)
         return _answer(request, cached, IMMUTABLE)
+
+    @get(
+        "/api/v1/public/ppwp/changes",
+        summary="Live feed (Server-Sent Events): each published change as its version and the regions "
+        "and TPS it touched; ?region=CODE keeps only those under it. Reconnecting with Last-Event-ID "
+        "(or ?since=VERSION) first replays what was missed.",
+        media_type="text/event-stream",
+    )
+    async def changes(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        region: str | None = None,
+        since: int | None = None,
+    ) -> ServerSentEvent:
+        prefix = "" if region in (None, NATION) else region
+        if prefix:
+            level_of(prefix)
+        last = request.headers.get("last-event-id")
+        if last is not None:
+            if not last.isdigit():
+                raise InvalidInput("Last-Event-ID must be a version number")
+            since = int(last)
+        return ServerSentEvent(_feed(state.public, prefix, since))
 
     @get(
         "/api/v1/public/ppwp/tps/{code:str}",
         summary="A TPS: its published numbers, state, photos (public URL and SHA-256) and history",
     )
-    async def tps(self, request: Request[Any, Any, Any], state: State, code: str) -> Response[bytes]:
+    async def tps(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
         if level_of(code) is not Level.TPS:
             raise InvalidInput(f"{code} is not a TPS code: a TPS has 13 digits")
-        return _answer(request, await state.public.get(f"tps:{code}", lambda c: results.tps(c, code)))
+        return await _current(request, f"tps:{code}", code, lambda c: results.tps(c, code))
 
     @get(
         "/api/v1/public/photos/{sha256:str}",
@@ -103,24 +150,24 @@ class PublicController(Controller):
         )
 
     @get("/pemilu/hhcw/ppwp.json", summary="KPU-shaped national aggregate", include_in_schema=True)
-    async def kpu_nation(self, request: Request[Any, Any, Any], state: State) -> Response[bytes]:
-        return _answer(request, await state.public.get("kpu:nation", lambda c: kpu.aggregate(c, None)))
+    async def kpu_nation(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await _current(request, "kpu:nation", NATION, lambda c: kpu.aggregate(c, None))
 
     @get("/pemilu/hhcw/ppwp/{path:path}", summary="KPU-shaped region aggregate or TPS (…/{tps}.json)")
-    async def kpu_node(self, request: Request[Any, Any, Any], state: State, path: str) -> Response[bytes]:
+    async def kpu_node(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         code = kpu.path_code(_json_path(path))
         if level_of(code) is Level.TPS:
-            return _answer(request, await state.public.get(f"kpu:tps:{code}", lambda c: kpu.tps(c, code)))
-        return _answer(request, await state.public.get(f"kpu:{code}", lambda c: kpu.aggregate(c, code)))
+            return await _current(request, f"kpu:tps:{code}", code, lambda c: kpu.tps(c, code))
+        return await _current(request, f"kpu:{code}", code, lambda c: kpu.aggregate(c, code))
 
     @get(
         "/wilayah/pemilu/ppwp/{path:path}",
         summary="KPU-shaped list of a region's children (0.json: provinces)",
     )
-    async def kpu_wilayah(self, request: Request[Any, Any, Any], state: State, path: str) -> Response[bytes]:
+    async def kpu_wilayah(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         parts = _json_path(path)
         code = None if parts == ["0"] else kpu.path_code(parts)
-        return _answer(request, await state.public.get(f"wilayah:{code}", lambda c: kpu.wilayah(c, code)))
+        return await _current(request, f"wilayah:{code}", code or NATION, lambda c: kpu.wilayah(c, code))
 
     @get(
         "/api/v1/public/ppwp/export/{filename:str}",
@@ -154,3 +201,48 @@ def _json_path(path: str) -> list[str]:
         if part != "0":
             level_of(part)  # a malformed code is a 400 saying what is wrong
     return parts
+
+
+async def _feed(cache: PublicCache, prefix: str, since: int | None) -> AsyncIterator[ServerSentEventMessage]:
+    """The changes after ``since`` from the database, then each new one as it is announced."""
+    queue = cache.subscribe()
+    try:
+        version = cache.version
+        yield _message(Change(version=version, regions=[], tps=[]), prefix, "version")
+        if since is not None and version - REPLAY_MAX <= since < version:
+            assert cache.pool is not None
+            async with acquire(cache.pool) as conn:
+                missed = await changes_since(conn, since, limit=version - since)
+            for change in missed:
+                if change.version <= version and (change.regions is None or _under(change.regions, prefix)):
+                    yield _message(change, prefix)
+        elif since is not None and since < version:
+            # Too far behind to replay: tell the client to fetch everything again.
+            yield _message(Change(version=version, regions=None, tps=None), prefix)
+        while True:
+            try:
+                news = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            if news is None:
+                return
+            if news.version > version and (news.regions is None or _under(news.regions, prefix)):
+                version = news.version
+                yield _message(news, prefix)
+    finally:
+        cache.unsubscribe(queue)
+
+
+def _under(codes: list[str], prefix: str) -> bool:
+    return not prefix or any(c.startswith(prefix) for c in codes)
+
+
+def _message(change: Change, prefix: str, event: str = "change") -> ServerSentEventMessage:
+    if prefix and change.regions is not None and change.tps is not None:
+        change = Change(
+            version=change.version,
+            regions=[c for c in change.regions if c.startswith(prefix)],
+            tps=[c for c in change.tps if c.startswith(prefix)],
+        )
+    return ServerSentEventMessage(data=msgspec.json.encode(change).decode(), event=event, id=change.version)

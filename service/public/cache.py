@@ -1,19 +1,23 @@
-"""Each API process keeps the public responses it built as encoded bytes with their ETag, valid
-while the data version (the newest result event) is unchanged.
+"""Each API process keeps the public responses it built as encoded bytes with their ETag, and
+drops exactly those that a published change touched.
 
-The hot path touches neither Redis nor, mostly, PostgreSQL: the version is read from PostgreSQL
-at most once a second per process, and a response is rebuilt only when the version moved on.
-Concurrent misses for one key build it once (one lock per key). Without Redis nothing changes:
-the public API never depended on it.
+Changes are announced by PostgreSQL itself: every application of recap deltas appends a row
+with the next version and the TPS it changed (``public_change``, versions commit in order). A
+background task reads the new rows twice a second, drops the entries of those TPS and of every
+region above them, and tells the live feed's subscribers. The hot path touches neither Redis nor
+PostgreSQL; without Redis nothing changes, since the public API never depended on it. A
+response is built in one read-only snapshot, so its body and its version agree, and concurrent
+misses for one key build it once (one lock per key).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import time
+import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -21,9 +25,18 @@ import msgspec
 
 from service.db.pool import acquire
 from service.public.results import data_version
+from service.recap import totals
 
-VERSION_TTL_S = 1.0
+log = logging.getLogger(__name__)
+
+POLL_S = 0.5
 MAX_ENTRIES = 20_000
+MAX_PATHS = 4 * MAX_ENTRIES
+FEED_QUEUE = 256
+"""Changes a live-feed subscriber may fall behind by before it is disconnected (it reconnects
+with Last-Event-ID and catches up from the database)."""
+NATION = "nasional"
+CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 
 
 class Cached(msgspec.Struct, frozen=True):
@@ -32,43 +45,149 @@ class Cached(msgspec.Struct, frozen=True):
     version: int
 
 
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """One published change: the version it made and what it touched."""
+
+    version: int
+    regions: list[str] | None
+    """Codes of the regions whose results changed (``nasional`` for Indonesia); ``None`` when
+    everything may have changed (the totals were rebuilt)."""
+    tps: list[str] | None
+
+
+def touched(tps_codes: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The TPS and, separately, every region above them (nation as ``nasional``)."""
+    tps = set(tps_codes)
+    regions = {NATION}
+    for code in tps:
+        regions.update((code[:2], code[:4], code[:6], code[:10]))
+    return tps, regions
+
+
+def change_of(version: int, tps_codes: list[str] | None) -> Change:
+    if tps_codes is None:
+        return Change(version=version, regions=None, tps=None)
+    tps, regions = touched(tps_codes)
+    return Change(version=version, regions=sorted(regions), tps=sorted(tps))
+
+
+async def changes_since(conn: asyncpg.Connection, version: int, limit: int = 1000) -> list[Change]:
+    rows = await conn.fetch(
+        "SELECT version, tps FROM public_change WHERE version > $1 ORDER BY version LIMIT $2", version, limit
+    )
+    return [change_of(r["version"], r["tps"]) for r in rows]
+
+
 class PublicCache:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    def __init__(self, *, apply: bool = True) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self.apply = apply
+        """Also apply pending recap deltas on each tick, so a publication shows within a tick
+        even when no worker is running (appliers take turns: this never waits on another)."""
         self.entries: OrderedDict[str, Cached] = OrderedDict()
+        self.codes: dict[str, set[str]] = {}
+        """Region or TPS code → keys of the entries built from it."""
+        self.paths: dict[str, str] = {}
+        """Request path → key, for the fast path in front of the router."""
         self.locks: dict[str, asyncio.Lock] = {}
+        self.subscribers: set[asyncio.Queue[Change | None]] = set()
         self.builds = 0
-        self._version = 0
-        self._checked = 0.0
-        self._version_lock = asyncio.Lock()
+        self.version = 0
+        self._refresh_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
 
-    async def version(self) -> int:
-        if time.monotonic() - self._checked > VERSION_TTL_S:
-            async with self._version_lock:
-                if time.monotonic() - self._checked > VERSION_TTL_S:
-                    async with acquire(self.pool) as conn:
-                        self._version = await data_version(conn)
-                    self._checked = time.monotonic()
-        return self._version
+    async def start(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            async with acquire(pool) as conn:
+                self.version = await data_version(conn)
+        self._task = asyncio.create_task(self._poll())
 
-    async def get(self, key: str, build: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Cached:
-        version = await self.version()
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for queue in self.subscribers:
+            queue.put_nowait(None)
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("public cache: cannot read changes (%r); serving what it holds", error)
+            await asyncio.sleep(POLL_S)
+
+    async def refresh(self) -> None:
+        """Read the changes published since the last look; drop what they touched."""
+        assert self.pool is not None
+        async with self._refresh_lock, acquire(self.pool) as conn:
+            if self.apply:
+                await totals.apply_deltas(conn, wait=False)
+            while changes := await changes_since(conn, self.version):
+                for change in changes:
+                    self._drop(change)
+                    self.version = change.version
+                    for queue in list(self.subscribers):
+                        try:
+                            queue.put_nowait(change)
+                        except asyncio.QueueFull:
+                            self.subscribers.discard(queue)
+                            queue.get_nowait()
+                            queue.put_nowait(None)  # too slow: end its stream
+
+    def _drop(self, change: Change) -> None:
+        if change.regions is None or change.tps is None:
+            self.entries.clear()
+            self.codes.clear()
+            return
+        for code in (*change.regions, *change.tps):
+            for key in self.codes.pop(code, ()):
+                self.entries.pop(key, None)
+
+    def subscribe(self) -> asyncio.Queue[Change | None]:
+        queue: asyncio.Queue[Change | None] = asyncio.Queue(FEED_QUEUE)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Change | None]) -> None:
+        self.subscribers.discard(queue)
+
+    def cached(self, path: str) -> Cached | None:
+        """The current response for a request path, if this process holds one."""
+        key = self.paths.get(path)
+        return None if key is None else self.entries.get(key)
+
+    def remember(self, path: str, key: str) -> None:
+        if len(self.paths) >= MAX_PATHS:
+            self.paths.clear()
+        self.paths[path] = key
+
+    async def get(self, key: str, code: str, build: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Cached:
+        """The response for ``key``, built from the results of region or TPS ``code``."""
         entry = self.entries.get(key)
-        if entry is not None and entry.version == version:
-            self.entries.move_to_end(key)
+        if entry is not None:
             return entry
         lock = self.locks.setdefault(key, asyncio.Lock())
         async with lock:
             entry = self.entries.get(key)
-            if entry is not None and entry.version == version:
+            if entry is not None:
                 return entry
+            assert self.pool is not None
             async with acquire(self.pool) as conn:
-                value = await build(conn)
+                snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
+                async with snapshot:
+                    version = await data_version(conn)
+                    value = await build(conn)
             body = msgspec.json.encode(value)
             entry = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', version)
             self.builds += 1
-            self.entries[key] = entry
-            if len(self.entries) > MAX_ENTRIES:
-                old, _ = self.entries.popitem(last=False)
-                self.locks.pop(old, None)
+            # Built before changes the poller has already dropped: serve it, but do not keep it.
+            if version >= self.version:
+                self.entries[key] = entry
+                self.codes.setdefault(code, set()).add(key)
+                if len(self.entries) > MAX_ENTRIES:
+                    old, _ = self.entries.popitem(last=False)
+                    self.locks.pop(old, None)
             return entry

@@ -75,7 +75,8 @@ class TpsResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def data_version(conn: asyncpg.Connection) -> int:
-    version: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM tps_result_event")
+    """The newest published change (``public_change``): rises whenever anything public changes."""
+    version: int = await conn.fetchval("SELECT coalesce(max(version), 0) FROM public_change")
     return version
 
 

@@ -38,14 +38,23 @@ class RegionTotals(msgspec.Struct, frozen=True, kw_only=True):
     tps_published: int
 
 
-async def apply_deltas(conn: asyncpg.Connection, batch: int = 5000) -> int:
-    """Apply up to ``batch`` pending changes; the number applied (0 when none were pending)."""
+APPLIER_LOCK = 0x72656B6170  # one applier at a time: versions of public_change commit in order
+
+
+async def apply_deltas(conn: asyncpg.Connection, batch: int = 5000, *, wait: bool = True) -> int:
+    """Apply up to ``batch`` pending changes and record them as the next public version; the
+    number applied (0 when none were pending, or when ``wait`` is false and another applier is
+    at work)."""
     async with conn.transaction():
+        if wait:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPLIER_LOCK)
+        elif not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", APPLIER_LOCK):
+            return 0
         applied: int = await conn.fetchval(
             f"""
             WITH batch AS (
                 DELETE FROM recap_delta WHERE id IN (
-                    SELECT id FROM recap_delta ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+                    SELECT id FROM recap_delta ORDER BY id LIMIT $1
                 ) RETURNING *
             ), per_region AS (
                 SELECT code, level, ballot, {_SUMS} FROM ({_PER_LEVEL}) AS each GROUP BY code, level, ballot
@@ -53,6 +62,12 @@ async def apply_deltas(conn: asyncpg.Connection, batch: int = 5000) -> int:
                 INSERT INTO region_total (region_code, level, ballot, {", ".join(COLUMNS)})
                 SELECT * FROM per_region ORDER BY code
                 ON CONFLICT (region_code, ballot) DO UPDATE SET {_ADD}
+                RETURNING 1
+            ), announced AS (
+                INSERT INTO public_change (version, tps)
+                SELECT coalesce((SELECT max(version) FROM public_change), 0) + 1,
+                       array_agg(DISTINCT tps_code) FILTER (WHERE tps_code IS NOT NULL)
+                FROM batch HAVING count(*) > 0
                 RETURNING 1
             )
             SELECT count(*) FROM batch
@@ -82,6 +97,7 @@ async def rebuild(conn: asyncpg.Connection) -> None:
     )
     async with conn.transaction():
         await conn.execute("LOCK TABLE tps_result IN SHARE MODE")
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", APPLIER_LOCK)
         await conn.execute("DELETE FROM recap_delta")
         await conn.execute("DELETE FROM region_total")
         await conn.execute(
@@ -92,6 +108,10 @@ async def rebuild(conn: asyncpg.Connection) -> None:
             INSERT INTO region_total (region_code, level, ballot, {", ".join(COLUMNS)})
             SELECT code, level, ballot, {_SUMS} FROM ({_PER_LEVEL}) AS each GROUP BY code, level, ballot
             """  # noqa: S608 - constant columns
+        )
+        await conn.execute(
+            "INSERT INTO public_change (version, tps) "
+            "SELECT coalesce(max(version), 0) + 1, NULL FROM public_change"
         )
 
 

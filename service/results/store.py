@@ -144,14 +144,15 @@ async def transition(
         )
         before = contribution(None if old is None else old.state, old.numbers if old else {})
         delta = [a - b for a, b in zip(contribution(new, after), before, strict=True)]
-        if any(delta):
-            await conn.execute(
-                f"INSERT INTO recap_delta (desa_code, ballot, {', '.join(COLUMNS)}) "  # noqa: S608 - constant columns
-                f"VALUES ($1, $2, {', '.join(f'${i + 3}' for i in range(len(COLUMNS)))})",
-                tps[:10],
-                BALLOT,
-                *delta,
-            )
+        # Also when nothing counted changed: applying it is what announces the TPS's new state.
+        await conn.execute(
+            f"INSERT INTO recap_delta (tps_code, desa_code, ballot, {', '.join(COLUMNS)}) "  # noqa: S608 - constant columns
+            f"VALUES ($1, $2, $3, {', '.join(f'${i + 4}' for i in range(len(COLUMNS)))})",
+            tps,
+            tps[:10],
+            BALLOT,
+            *delta,
+        )
         assert row is not None
         return _result(row)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,6 +24,7 @@ from tests.tps_numbers import consistent, decoded, decoding, record
 
 PUBLISHED = "3404072001001"
 HELD = "3404072001002"
+NEW = "3404072001003"
 PHOTO = b"\xff\xd8 a photo of page 1 \xff\xd9"
 
 
@@ -81,20 +83,8 @@ def api(public_db: str, storage: Path) -> Iterator[httpx.Client]:
         }
     )
     with client:
-        # The worker applies the totals; here the test does.
         yield client
     server.stop()
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def applied(public_db: str) -> None:
-    from service.recap import totals
-
-    conn = await asyncpg.connect(public_db)
-    try:
-        await totals.apply_all(conn)
-    finally:
-        await conn.close()
 
 
 def test_a_region_counts_only_published_numbers(api: httpx.Client) -> None:
@@ -121,7 +111,7 @@ def test_a_tps_shows_numbers_and_photos_only_once_published(api: httpx.Client) -
     assert held["published"] is False and held["numbers"] is None and held["photos"] == []
     assert held["state"] == "needs_review"
     assert all(e["numbers_after"] == {} and e["numbers_before"] is None for e in held["history"])
-    assert str(consistent(2)["suara_paslon_1"] + 500) not in json.dumps(held)
+    assert consistent(2)["suara_paslon_1"] + 500 not in numbers_in(held)
     shown = api.get(f"/api/v1/public/ppwp/tps/{PUBLISHED}").json()
     assert shown["numbers"] == consistent(1)
     (photo,) = shown["photos"]
@@ -169,32 +159,90 @@ def test_etag_and_304(api: httpx.Client) -> None:
     )
     again = api.get("/api/v1/public/ppwp/regions/34", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
+    # Answered from memory ahead of the router: the same document with the same headers.
+    held = api.get("/api/v1/public/ppwp/regions/34")
+    assert held.content == first.content
+    for header in ("etag", "cache-control", "content-type", "x-data-version", "content-length"):
+        assert held.headers[header] == first.headers[header], header
     version = api.get("/api/v1/public/ppwp/version").json()["version"]
     pinned = api.get(f"/api/v1/public/ppwp/v/{version}/regions/34")
     assert pinned.status_code == 200 and "immutable" in pinned.headers["cache-control"]
-    assert api.get(f"/api/v1/public/ppwp/v/{version - 1}/regions/34").status_code == 410
+    assert json.loads(pinned.content)["version"] <= version
+    older = api.get(f"/api/v1/public/ppwp/v/{version - 1}/regions/34")
+    assert older.status_code == 307
+    assert older.headers["location"] == f"/api/v1/public/ppwp/v/{version}/regions/34"
+    future = api.get(f"/api/v1/public/ppwp/v/{version + 1}/regions/34")
+    assert future.status_code == 404 and "does not exist yet" in future.json()["message"]
 
 
-async def test_a_new_publication_changes_the_answer(api: httpx.Client, public_db: str) -> None:
-    from service.recap import totals
-
+async def test_a_publication_reaches_the_answers_and_the_live_feed(api: httpx.Client, public_db: str) -> None:
+    """No worker runs here: the API process applies the totals itself and announces the change."""
     before = api.get("/api/v1/public/ppwp/regions/3404")
-    conn = await asyncpg.connect(public_db)
-    try:
-        await record(conn, "3404072001003", consistent(3))
-        await totals.apply_all(conn)
-    finally:
-        await conn.close()
-    time.sleep(1.2)  # the process re-reads the data version once a second
+    first_version = api.get("/api/v1/public/ppwp/version").json()["version"]
+    async with (
+        httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client,
+        client.stream("GET", "/api/v1/public/ppwp/changes", params={"region": "3404"}) as feed,
+    ):
+        events = sse_events(feed)
+        hello = await anext(events)
+        assert hello["event"] == "version" and hello["data"]["version"] == first_version
+        conn = await asyncpg.connect(public_db)
+        try:
+            await record(conn, NEW, consistent(3))
+        finally:
+            await conn.close()
+        change = await asyncio.wait_for(anext(events), 10)
+    assert change["event"] == "change" and int(change["id"]) == change["data"]["version"] > first_version
+    assert change["data"]["tps"] == [NEW]
+    assert change["data"]["regions"] == ["3404", "340407", "3404072001"]  # only those under ?region
+    assert api.get("/api/v1/public/ppwp/version").json()["version"] == change["data"]["version"]
     after = api.get("/api/v1/public/ppwp/regions/3404")
     assert after.headers["etag"] != before.headers["etag"]
     assert after.json()["suara_sah"] == consistent(1)["suara_sah"] + consistent(3)["suara_sah"]
+    assert after.json()["version"] == change["data"]["version"]
     assert (
         api.get(
             "/api/v1/public/ppwp/regions/3404", headers={"If-None-Match": before.headers["etag"]}
         ).status_code
         == 200
     )
+    # A client that was away replays what it missed, from Last-Event-ID.
+    async with (
+        httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client,
+        client.stream(
+            "GET", "/api/v1/public/ppwp/changes", headers={"Last-Event-ID": str(first_version)}
+        ) as feed,
+    ):
+        events = sse_events(feed)
+        assert (await anext(events))["event"] == "version"
+        missed = await asyncio.wait_for(anext(events), 10)
+    assert missed["data"] == {
+        "version": change["data"]["version"],
+        "regions": ["34", "3404", "340407", "3404072001", "nasional"],
+        "tps": [NEW],
+    }
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The events of a Server-Sent Events stream, with ``data`` decoded from JSON."""
+    event: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "data" in event:
+                yield event
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            event[name] = json.loads(value) if name == "data" else value
+
+
+def numbers_in(document: Any) -> set[int]:
+    if isinstance(document, dict):
+        return set().union(*(numbers_in(v) for v in document.values())) if document else set()
+    if isinstance(document, list):
+        return set().union(*(numbers_in(v) for v in document)) if document else set()
+    return {document} if isinstance(document, int) and not isinstance(document, bool) else set()
 
 
 def test_the_province_export_streams_every_tps_with_published_numbers_only(api: httpx.Client) -> None:

@@ -261,12 +261,16 @@ async def test_the_command_line_rebuilds_and_shows_totals(regions: asyncpg.Conne
     numbers = consistent(7)
     await record(regions, TPS, numbers)
     env = {"REKAP_DATABASE_URL": fresh_db}
-    # received, verified, published (reading changes no total)
-    assert rekap("recap", "apply", env=env).stdout.startswith("3 change(s) applied")
+    # received, read, verified, published: each announces the TPS's new state, even when no total moves
+    assert rekap("recap", "apply", env=env).stdout.startswith("4 change(s) applied")
     applied = await totals.snapshot(regions)
+    announced = await regions.fetch("SELECT version, tps FROM public_change ORDER BY version")
+    assert [(r["version"], r["tps"]) for r in announced] == [(1, [TPS])]
     done = rekap("recap", "rebuild", env=env)
     assert done.returncode == 0 and "rebuilt" in done.stdout
     assert await totals.snapshot(regions) == applied
+    # A rebuild may have changed anything: the next version says so.
+    assert await regions.fetchval("SELECT tps FROM public_change WHERE version = 2") is None
     shown = msgspec.json.decode(rekap("recap", "totals", "3404", env=env).stdout)
     assert shown["numbers"]["suara_sah"] == numbers["suara_sah"] and shown["tps_published"] == 1
     bad = rekap("recap", "totals", "34.04", env=env)
