@@ -17,7 +17,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
-from service.public import export, kpu, results
+from service.public import export, kpu, nist, results
 from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since
 from service.regions.codes import Level, level_of
 
@@ -189,6 +189,31 @@ class PublicController(Controller):
             rows,
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="ppwp-{province}.csv"'},
+        )
+
+    @get(
+        "/api/v1/public/ppwp/export/nist/{filename:str}",
+        summary="NIST SP 1500-100 Election Results Reporting (JSON, version 2): an ElectionReport with "
+        "the GpUnit tree down to each TPS and the published VoteCounts of every unit (streamed); "
+        "nasional.json for Indonesia, {region code}.json for one region",
+        media_type="application/json",
+    )
+    async def export_nist(self, state: State, filename: str) -> Stream:
+        code = filename.removesuffix(".json")
+        if code == filename:
+            raise NotFound("NIST exports are named {region code}.json or nasional.json, e.g. 34.json")
+        region = _region_code(code)
+        level = Level.NASIONAL if region is None else level_of(region)
+        if level is Level.TPS:
+            raise InvalidInput(f"{code} is a TPS; export its region (desa {code[:10]}) or ask /tps/{code}")
+        if region is not None:
+            async with acquire(state.pool) as conn:
+                if not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", region):
+                    raise NotFound(f"region {region} is not in the registry")
+        return Stream(
+            nist.election_report(state.pool, region, level),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="ppwp-{code}.nist.json"'},
         )
 
 

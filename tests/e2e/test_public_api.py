@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jsonschema
 import pytest
 
 from service.photos.storage import PhotoStore
@@ -268,3 +269,44 @@ def test_bad_addresses_are_4xx_with_a_message(api: httpx.Client) -> None:
         response = api.get(path)
         assert response.status_code == status, (path, response.text)
         assert response.json()["message"], path
+
+
+NIST_SCHEMA = Path(__file__).parent.parent / "resources" / "nist" / "NIST_V2_election_results_reporting.json"
+
+
+def test_the_nist_export_validates_against_nists_schema_and_holds_published_numbers_only(
+    api: httpx.Client,
+) -> None:
+    schema = json.loads(NIST_SCHEMA.read_text())
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    for name in ("nasional", "34", "3404072001"):
+        response = api.get(f"/api/v1/public/ppwp/export/nist/{name}.json")
+        assert response.status_code == 200, response.text
+        report = response.json()
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(report)]
+        assert errors == [], (name, errors[:5])
+        units = {u["@id"]: u for u in report["GpUnit"]}
+        assert len(units) == len(report["GpUnit"]), "each unit once"
+        # The schema does not check references; every one must name a unit of the report.
+        (election,) = report["Election"]
+        (contest,) = election["Contest"]
+        counted = [c for s in contest["ContestSelection"] for c in s["VoteCounts"]] + election["BallotCounts"]
+        assert {c["GpUnitId"] for c in counted} <= set(units)
+        for unit in units.values():
+            assert set(unit.get("ComposingGpUnitIds", [])) <= set(units)
+        assert units["gp-idn"]["Type"] == "country"
+        votes = {
+            (s["SequenceOrder"], c["GpUnitId"]): c["Count"]
+            for s in contest["ContestSelection"]
+            for c in s["VoteCounts"]
+        }
+        assert ("gp-" + HELD) in units and all(unit != "gp-" + HELD for _, unit in votes), (
+            "held TPS: no counts"
+        )
+        assert votes[(1, "gp-" + PUBLISHED)] == consistent(1)["suara_paslon_1"]
+        assert votes[(2, "gp-3404072001")] == sum(consistent(n)["suara_paslon_2"] for n in (1, 3))
+        assert consistent(2)["suara_paslon_1"] + 500 not in numbers_in(report)
+    assert units["gp-3404072001"]["Type"] == "village" and units["gp-3404072001"]["SubUnitsReported"] == 2
+    assert units["gp-34"]["ComposingGpUnitIds"] == ["gp-3404"], "a region's report names only its path"
+    assert api.get("/api/v1/public/ppwp/export/nist/35.json").status_code == 404
+    assert api.get("/api/v1/public/ppwp/export/nist/3404072001001.json").status_code == 400
