@@ -9,6 +9,7 @@ import msgspec
 
 from ocr.bench import bench as bench_ocr
 from service.errors import InvalidInput
+from service.public.bench import bench as bench_api
 from service.recap.bench import bench as bench_recap
 from service.settings import Settings
 
@@ -28,6 +29,15 @@ def register(commands: Any) -> None:
     recap.add_argument("--writers", type=int, default=8)
     recap.add_argument("--json", action="store_true")
     recap.set_defaults(run=run_recap)
+    api = targets.add_parser(
+        "api", help="the cached public API against nginx serving the same bytes (wrk), and freshness"
+    )
+    api.add_argument("--workers", type=int, default=2, help="processes of the API and of nginx")
+    api.add_argument("--connections", type=int, default=64)
+    api.add_argument("--duration", type=float, default=10.0, help="seconds of load per target")
+    api.add_argument("--quick", action="store_true", help="3 s per target")
+    api.add_argument("--json", action="store_true")
+    api.set_defaults(run=run_api)
 
 
 def _print(result: msgspec.Struct, as_json: bool) -> None:
@@ -47,4 +57,15 @@ async def run_recap(settings: Settings, args: argparse.Namespace) -> int:
     if not (1 <= args.tps <= 1_000_000 and 1 <= args.writers <= 64):
         raise InvalidInput("--tps must be 1 to 1,000,000 and --writers 1 to 64")
     _print(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
+    return 0
+
+
+async def run_api(settings: Settings, args: argparse.Namespace) -> int:
+    if not (1 <= args.workers <= 64 and 1 <= args.connections <= 10_000):
+        raise InvalidInput("--workers must be 1 to 64 and --connections 1 to 10,000")
+    duration = 3.0 if args.quick else args.duration
+    figures = await bench_api(
+        settings.database_url, workers=args.workers, connections=args.connections, duration=duration
+    )
+    _print(figures, args.json)
     return 0

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -19,8 +17,8 @@ import numpy as np
 
 from ocr import DecodedField, TpsDecoding
 from ocr.synth.pages import tps_values
-from service.db.migrations import discover, migrate
-from service.db.pool import acquire, quote_ident
+from service.db.pool import acquire
+from service.db.scratch import scratch_database
 from service.recap import totals
 from service.results import workflow
 
@@ -77,7 +75,8 @@ async def _tree(conn: asyncpg.Connection, tps: int) -> list[str]:
     return [r["code"] for r in rows][:tps]
 
 
-async def _publish(pool: asyncpg.Pool, codes: list[str]) -> None:
+async def publish(pool: asyncpg.Pool, codes: list[str]) -> None:
+    """Each TPS through the real workflow, from a clear reading of random consistent numbers."""
     async with acquire(pool) as conn:
         for i, code in enumerate(codes):
             numbers = tps_values(np.random.default_rng(i))
@@ -92,19 +91,13 @@ async def _publish(pool: asyncpg.Pool, codes: list[str]) -> None:
 
 
 async def bench(database_url: str, *, tps: int, writers: int) -> RecapBench:
-    parts = urlsplit(database_url)
-    name = f"rekap_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    await admin.execute(f"CREATE DATABASE {quote_ident(name)}")
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    try:
+    async with scratch_database(database_url, "bench") as url:
         conn = await asyncpg.connect(url)
         try:
-            await migrate(conn, discover())
             codes = await _tree(conn, tps)
             pool = await asyncpg.create_pool(url, min_size=writers, max_size=writers)
             start = time.perf_counter()
-            await asyncio.gather(*(_publish(pool, codes[w::writers]) for w in range(writers)))
+            await asyncio.gather(*(publish(pool, codes[w::writers]) for w in range(writers)))
             publish_s = time.perf_counter() - start
             await pool.close()
             pending = await conn.fetchval("SELECT count(*) FROM recap_delta")
@@ -128,6 +121,3 @@ async def bench(database_url: str, *, tps: int, writers: int) -> RecapBench:
             )
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        await admin.close()

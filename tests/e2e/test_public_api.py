@@ -19,7 +19,7 @@ import pytest
 from service.photos.storage import PhotoStore
 from service.regions.registry import import_registry
 from service.results import workflow
-from tests.conftest import Server, free_port, scratch_database, shared
+from tests.conftest import Server, free_port, rekap, scratch_database, shared
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding, record
 
@@ -310,3 +310,14 @@ def test_the_nist_export_validates_against_nists_schema_and_holds_published_numb
     assert units["gp-34"]["ComposingGpUnitIds"] == ["gp-3404"], "a region's report names only its path"
     assert api.get("/api/v1/public/ppwp/export/nist/35.json").status_code == 404
     assert api.get("/api/v1/public/ppwp/export/nist/3404072001001.json").status_code == 400
+
+
+def test_the_api_benchmark_loads_the_api_and_nginx_and_measures_freshness() -> None:
+    done = rekap("bench", "api", "--quick", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["body_bytes"] > 10_000 and figures["errors"] == 0
+    assert figures["rps"] > 0 and figures["nginx_rps"] > 0 and figures["router_rps"] > 0
+    assert figures["ratio_to_nginx"] == round(figures["rps"] / figures["nginx_rps"], 3)
+    assert 0 < figures["freshness_ms"] <= figures["freshness_max_ms"]
+    assert figures["p99_ms"] > 0

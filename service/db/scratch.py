@@ -1,0 +1,33 @@
+"""A migrated database of its own for a benchmark, dropped afterwards whatever happens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from service.db.migrations import discover, migrate
+from service.db.pool import quote_ident
+
+
+@asynccontextmanager
+async def scratch_database(database_url: str, purpose: str) -> AsyncIterator[str]:
+    """The URL of a new, migrated database beside ``database_url``'s, named for ``purpose``."""
+    parts = urlsplit(database_url)
+    name = f"rekap_{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    await admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, discover())
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await admin.close()
