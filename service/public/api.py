@@ -17,7 +17,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
-from service.public import export, kpu, nist, results
+from service.public import examples, export, kpu, nist, results
 from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since
 from service.regions.codes import Level, level_of
 
@@ -61,7 +61,11 @@ def _region_code(code: str) -> str | None:
 class PublicController(Controller):
     tags = ["public results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
-    @get("/api/v1/public/ppwp/version", summary="The data version: poll this, fetch what changed")
+    @get(
+        "/api/v1/public/ppwp/version",
+        summary="The data version: poll this, fetch what changed",
+        responses=examples.VERSION_RESPONSES,
+    )
     async def version(self, request: Request[Any, Any, Any], state: State) -> Response[bytes]:
         version = state.public.version
         cached = Cached(f'{{"version":{version}}}'.encode(), f'"v{version}"', version)
@@ -71,6 +75,7 @@ class PublicController(Controller):
         "/api/v1/public/ppwp/regions/{code:str}",
         summary="A region ('nasional' for Indonesia): pairs' votes and shares, valid and invalid votes, "
         "progress, and its children's summaries; published numbers only",
+        responses=examples.REGION_RESPONSES,
     )
     async def region(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
         region = _region_code(code)
@@ -81,6 +86,7 @@ class PublicController(Controller):
         summary="The same as an immutable document of one data version; an older version than the "
         "region's current document redirects to that document's own address",
         status_code=200,
+        responses=examples.REGION_RESPONSES,
     )
     async def versioned_region(
         self, request: Request[Any, Any, Any], state: State, version: int, code: str
@@ -103,6 +109,7 @@ class PublicController(Controller):
         "and TPS it touched; ?region=CODE keeps only those under it. Reconnecting with Last-Event-ID "
         "(or ?since=VERSION) first replays what was missed.",
         media_type="text/event-stream",
+        responses=examples.FEED_RESPONSES,
     )
     async def changes(
         self,
@@ -124,6 +131,7 @@ class PublicController(Controller):
     @get(
         "/api/v1/public/ppwp/tps/{code:str}",
         summary="A TPS: its published numbers, state, photos (public URL and SHA-256) and history",
+        responses=examples.TPS_RESPONSES,
     )
     async def tps(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
         if level_of(code) is not Level.TPS:
@@ -134,6 +142,7 @@ class PublicController(Controller):
         "/api/v1/public/photos/{sha256:str}",
         summary="A photo of a published TPS's form",
         media_type="image/jpeg",
+        responses=examples.PHOTO_RESPONSES,
     )
     async def photo(self, db: asyncpg.Connection, state: State, sha256: str) -> Response[bytes]:
         row = await db.fetchrow(
@@ -149,11 +158,20 @@ class PublicController(Controller):
             data, media_type=row["media_type"], headers={"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}"'}
         )
 
-    @get("/pemilu/hhcw/ppwp.json", summary="KPU-shaped national aggregate", include_in_schema=True)
+    @get(
+        "/pemilu/hhcw/ppwp.json",
+        summary="KPU-shaped national aggregate",
+        include_in_schema=True,
+        responses=examples.KPU_AGGREGATE_RESPONSES,
+    )
     async def kpu_nation(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _current(request, "kpu:nation", NATION, lambda c: kpu.aggregate(c, None))
 
-    @get("/pemilu/hhcw/ppwp/{path:path}", summary="KPU-shaped region aggregate or TPS (…/{tps}.json)")
+    @get(
+        "/pemilu/hhcw/ppwp/{path:path}",
+        summary="KPU-shaped region aggregate or TPS (…/{tps}.json)",
+        responses=examples.KPU_NODE_RESPONSES,
+    )
     async def kpu_node(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         code = kpu.path_code(_json_path(path))
         if level_of(code) is Level.TPS:
@@ -163,6 +181,7 @@ class PublicController(Controller):
     @get(
         "/wilayah/pemilu/ppwp/{path:path}",
         summary="KPU-shaped list of a region's children (0.json: provinces)",
+        responses=examples.WILAYAH_RESPONSES,
     )
     async def kpu_wilayah(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         parts = _json_path(path)
@@ -173,6 +192,7 @@ class PublicController(Controller):
         "/api/v1/public/ppwp/export/{filename:str}",
         summary="One row per TPS of a province: its published numbers (streamed)",
         media_type="text/csv",
+        responses=examples.CSV_RESPONSES,
     )
     async def export_csv(self, state: State, filename: str) -> Stream:
         """``{province}.csv``, e.g. ``34.csv``."""
@@ -197,6 +217,7 @@ class PublicController(Controller):
         "the GpUnit tree down to each TPS and the published VoteCounts of every unit (streamed); "
         "nasional.json for Indonesia, {region code}.json for one region",
         media_type="application/json",
+        responses=examples.NIST_RESPONSES,
     )
     async def export_nist(self, state: State, filename: str) -> Stream:
         code = filename.removesuffix(".json")

@@ -279,6 +279,7 @@ def test_the_nist_export_validates_against_nists_schema_and_holds_published_numb
 ) -> None:
     schema = json.loads(NIST_SCHEMA.read_text())
     validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    desa = api.get("/api/v1/public/ppwp/regions/3404072001").json()
     for name in ("nasional", "34", "3404072001"):
         response = api.get(f"/api/v1/public/ppwp/export/nist/{name}.json")
         assert response.status_code == 200, response.text
@@ -304,9 +305,10 @@ def test_the_nist_export_validates_against_nists_schema_and_holds_published_numb
             "held TPS: no counts"
         )
         assert votes[(1, "gp-" + PUBLISHED)] == consistent(1)["suara_paslon_1"]
-        assert votes[(2, "gp-3404072001")] == sum(consistent(n)["suara_paslon_2"] for n in (1, 3))
+        assert votes[(2, "gp-3404072001")] == desa["candidates"][1]["votes"]
         assert consistent(2)["suara_paslon_1"] + 500 not in numbers_in(report)
-    assert units["gp-3404072001"]["Type"] == "village" and units["gp-3404072001"]["SubUnitsReported"] == 2
+    assert units["gp-3404072001"]["Type"] == "village"
+    assert units["gp-3404072001"]["SubUnitsReported"] == desa["progress"]["tps_published"]
     assert units["gp-34"]["ComposingGpUnitIds"] == ["gp-3404"], "a region's report names only its path"
     assert api.get("/api/v1/public/ppwp/export/nist/35.json").status_code == 404
     assert api.get("/api/v1/public/ppwp/export/nist/3404072001001.json").status_code == 400
@@ -321,3 +323,39 @@ def test_the_api_benchmark_loads_the_api_and_nginx_and_measures_freshness() -> N
     assert figures["ratio_to_nginx"] == round(figures["rps"] / figures["nginx_rps"], 3)
     assert 0 < figures["freshness_ms"] <= figures["freshness_max_ms"]
     assert figures["p99_ms"] > 0
+
+
+def test_the_openapi_document_describes_every_public_endpoint_with_examples(api: httpx.Client) -> None:
+    spec = api.get("/schema/openapi.json").json()
+    public = {
+        path: item["get"]
+        for path, item in spec["paths"].items()
+        if path.startswith(("/api/v1/public/", "/pemilu/", "/wilayah/"))
+    }
+    assert len(public) == 11, sorted(public)
+    for path, operation in public.items():
+        assert operation["summary"], path
+        documented = {
+            status: next(iter(content.values())).get("examples")
+            for status, response in operation["responses"].items()
+            for content in [response.get("content", {})]
+            if content
+        }
+        if path != "/api/v1/public/photos/{sha256}":  # a JPEG has no example
+            assert documented.get("200"), path
+        if "{" in path:
+            assert any(status.startswith("4") and examples for status, examples in documented.items()), path
+
+    def example(path: str) -> Any:
+        content = public[path]["responses"]["200"]["content"]["application/json"]
+        return next(iter(content["examples"].values()))["value"]
+
+    # The examples have the fields the live answers have.
+    live = api.get("/api/v1/public/ppwp/regions/3404072001").json()
+    shown = example("/api/v1/public/ppwp/regions/{code}")
+    assert set(shown) == set(live) and set(shown["children"][0]) == set(live["children"][0])
+    live_tps = api.get(f"/api/v1/public/ppwp/tps/{PUBLISHED}").json()
+    shown_tps = example("/api/v1/public/ppwp/tps/{code}")
+    assert set(shown_tps) == set(live_tps) and set(shown_tps["history"][0]) == set(live_tps["history"][0])
+    kpu_live = api.get("/pemilu/hhcw/ppwp/34/3404/340407/3404072001.json").json()
+    assert set(example("/pemilu/hhcw/ppwp/{path}")) == set(kpu_live)

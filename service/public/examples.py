@@ -1,0 +1,225 @@
+"""What the OpenAPI document shows for the public endpoints: the shape of each answer (the
+handlers send pre-encoded bytes, so the shape is named here) with an example, and the errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+from service.http.errors import ErrorBody
+from service.public.cache import Change
+from service.public.results import Candidate, Child, Progress, PublicPhoto, RegionResult, TpsResult
+from service.results.store import Event
+
+PAIRS = [
+    (1, 100025, "H. ANIES RASYID BASWEDAN, Ph.D. - Dr. (H.C.) H. A. MUHAIMIN ISKANDAR"),
+    (2, 100026, "H. PRABOWO SUBIANTO - GIBRAN RAKABUMING RAKA"),
+    (3, 100027, "H. GANJAR PRANOWO, S.H., M.I.P. - Prof. Dr. H. M. MAHFUD MD"),
+]
+VOTES = [31, 101, 63]
+NUMBERS = {"suara_paslon_1": 31, "suara_paslon_2": 101, "suara_paslon_3": 63, "suara_sah": 195}
+SHA = "9f2c4b1e0d7a3c5b6e8f1a2d4c6b8e0f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b"
+
+REGION = RegionResult(
+    code="3401012001",
+    name="JANGKARAN",
+    level="desa/kelurahan",
+    candidates=[
+        Candidate(number=n, kpu_id=k, name=name, votes=v, share=round(v / 195, 4))
+        for (n, k, name), v in zip(PAIRS, VOTES, strict=True)
+    ],
+    suara_sah=195,
+    suara_tidak_sah=1,
+    suara_total=196,
+    progress=Progress(tps_expected=2, tps_published=1, share=0.5),
+    children=[
+        Child(
+            code="3401012001001",
+            name="TPS 001",
+            votes=VOTES,
+            suara_sah=195,
+            progress=Progress(tps_expected=1, tps_published=1, share=1.0),
+        ),
+        Child(
+            code="3401012001002",
+            name="TPS 002",
+            votes=[0, 0, 0],
+            suara_sah=0,
+            progress=Progress(tps_expected=1, tps_published=0, share=0.0),
+        ),
+    ],
+    version=41872,
+)
+TPS = TpsResult(
+    code="3401012001001",
+    name="TPS 001",
+    state="published",
+    published=True,
+    numbers=NUMBERS | {"suara_tidak_sah": 1, "suara_total": 196},
+    photos=[PublicPhoto(page=p, url=f"/api/v1/public/photos/{SHA}", sha256=SHA) for p in (1,)],
+    history=[
+        Event(
+            at=datetime(2024, 2, 14, 15, 2, tzinfo=UTC),
+            actor="ocr",
+            from_state="read",
+            to_state="verified",
+            numbers_before={},
+            numbers_after=NUMBERS,
+            reason="every number read clearly and consistent with the form",
+        ),
+        Event(
+            at=datetime(2024, 2, 14, 15, 2, 1, tzinfo=UTC),
+            actor="checks",
+            from_state="verified",
+            to_state="published",
+            numbers_before=NUMBERS,
+            numbers_after=NUMBERS,
+            reason="consistent with its form and within the hierarchy's limits",
+        ),
+    ],
+    version=41872,
+)
+
+
+def _ok(container: Any, description: str, value: Any) -> ResponseSpec:
+    return ResponseSpec(
+        container,
+        generate_examples=False,
+        description=description,
+        examples=[Example(summary=description, value=msgspec.to_builtins(value))],
+    )
+
+
+def _error(status: int, message: str) -> ResponseSpec:
+    name = {400: "InvalidInput", 404: "NotFound"}[status]
+    return ResponseSpec(
+        ErrorBody,
+        generate_examples=False,
+        description=message,
+        examples=[Example(summary=message, value={"error": name, "message": message})],
+    )
+
+
+MALFORMED = _error(400, "34.04 is not a region code: digits only (2, 4, 6, 10 or 13 of them)")
+UNKNOWN = _error(404, "region 3499 is not in the registry")
+
+REGION_RESPONSES = {
+    200: _ok(RegionResult, "A desa with one of its two TPS published", REGION),
+    400: MALFORMED,
+    404: UNKNOWN,
+}
+TPS_RESPONSES = {
+    200: _ok(TpsResult, "A published TPS, its photo and how it got there", TPS),
+    400: _error(400, "340407 is not a TPS code: a TPS has 13 digits"),
+    404: _error(404, "TPS 3404072001099 is not in the registry"),
+}
+VERSION_RESPONSES = {200: _ok(dict[str, int], "The newest published change", {"version": 41872})}
+CHANGE = Change(version=41873, regions=["34", "3401"], tps=["3401012001002"])
+FEED_EXAMPLE = f"event: change\r\nid: 41873\r\ndata: {msgspec.json.encode(CHANGE).decode()}"
+FEED_RESPONSES = {
+    200: ResponseSpec(
+        str,
+        generate_examples=False,
+        description="One event per published change (the first, 'version', gives the current version)",
+        media_type="text/event-stream",
+        examples=[Example(summary="A change under ?region=34", value=FEED_EXAMPLE)],
+    ),
+    400: MALFORMED,
+}
+KPU_CHART = {"100025": 31, "100026": 101, "100027": 63}
+KPU_AGGREGATE = {
+    "mode": "hhcw",
+    "psu": "Reguler",
+    "ts": "2024-02-14 15:02:01",
+    "chart": KPU_CHART | {"persen": 50.0},
+    "table": {
+        "3401012001001": KPU_CHART | {"psu": "Reguler", "persen": 100.0, "status_progress": True},
+        "3401012001002": {"100025": 0, "100026": 0, "100027": 0}
+        | {"psu": "Reguler", "persen": 0.0, "status_progress": False},
+    },
+    "progres": {"total": 2, "progres": 1},
+}
+KPU_TPS = {
+    "mode": "hhcw",
+    "chart": {"null": None} | KPU_CHART,
+    "images": [f"/api/v1/public/photos/{SHA}", None, None],
+    "administrasi": {"suara_sah": 195, "suara_tidak_sah": 1, "suara_total": 196, "pemilih_dpt_j": 221},
+    "psu": None,
+    "ts": "2024-02-14 15:02:01",
+    "status_suara": True,
+    "status_adm": True,
+}
+KPU_WILAYAH = [{"nama": "TPS 001", "id": 900001, "kode": "3401012001001", "tingkat": 5}]
+KPU_NOT_UNDER = _error(404, "3171 does not lie under 34")
+
+
+def _kpu(description: str, *examples: tuple[str, Any]) -> ResponseSpec:
+    return ResponseSpec(
+        dict[str, Any],
+        generate_examples=False,
+        description=description,
+        examples=[Example(summary=summary, value=value) for summary, value in examples],
+    )
+
+
+KPU_AGGREGATE_RESPONSES = {200: _kpu("KPU's aggregate shape", ("A desa", KPU_AGGREGATE))}
+KPU_NODE_RESPONSES = {
+    200: _kpu(
+        "KPU's shapes: a region's aggregate, or a TPS (…/{tps}.json; administrasi shortened here)",
+        ("A desa", KPU_AGGREGATE),
+        ("A published TPS", KPU_TPS),
+    ),
+    400: MALFORMED,
+    404: KPU_NOT_UNDER,
+}
+WILAYAH_RESPONSES = {
+    200: ResponseSpec(
+        list[dict[str, Any]],
+        generate_examples=False,
+        description="KPU's list of a region's children",
+        examples=[Example(summary="The TPS of a desa", value=KPU_WILAYAH)],
+    ),
+    400: MALFORMED,
+    404: KPU_NOT_UNDER,
+}
+CSV_EXAMPLE = (
+    "kode_tps,nama,status,suara_paslon_1,suara_paslon_2,suara_paslon_3,suara_sah,...\r\n"
+    "3401012001001,TPS 001,published,31,101,63,195,...\r\n"
+    "3401012001002,TPS 002,needs_review,,,,,...\r\n"
+)
+CSV_RESPONSES = {
+    200: ResponseSpec(
+        str,
+        generate_examples=False,
+        description="One row per TPS; numbers only where published",
+        media_type="text/csv",
+        examples=[Example(summary="The first rows (columns shortened)", value=CSV_EXAMPLE)],
+    ),
+    400: _error(400, "3404 is not a province code (2 digits)"),
+    404: _error(404, "province 35 is not in the registry"),
+}
+NIST_EXAMPLE = {
+    "@type": "ElectionResults.ElectionReport",
+    "Format": "precinct-level",
+    "GeneratedDate": "2024-02-14T20:00:00+00:00",
+    "Issuer": "rekap",
+    "IssuerAbbreviation": "rekap",
+    "SequenceStart": 1,
+    "SequenceEnd": 1,
+    "Status": "unofficial-partial",
+    "VendorApplicationId": "rekap 0.1.0",
+    "GpUnit": ["… a ReportingUnit per region and TPS …"],
+    "Election": ["… the Election, its Candidates, the PPWP CandidateContest with VoteCounts per unit …"],
+}
+NIST_RESPONSES = {
+    200: _kpu(
+        "An ElectionReport (NIST SP 1500-100, JSON v2); arrays shortened here", ("nasional", NIST_EXAMPLE)
+    ),
+    400: _error(400, "3404072001001 is a TPS; export its region (desa 3404072001) or ask /tps/3404072001001"),
+    404: _error(404, "region 35 is not in the registry"),
+}
+PHOTO_RESPONSES = {404: _error(404, "no published photo has this address")}
