@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from service.db.pool import connect
+from service.errors import InvalidInput
+from service.regions.codes import Level, level_of
 from service.settings import Settings
 from service.users import sheet
 from service.users.credentials import new_secret
 from service.users.kpps import issue_kpps, tps_in_region
 from service.users.model import Role
 from service.users.store import upsert_user
+
+NATION = "nasional"
 
 
 def register(commands: Any) -> None:
@@ -26,6 +30,20 @@ def register(commands: Any) -> None:
     admin.add_argument("username")
     admin.add_argument("--name", default="Administrator")
     admin.set_defaults(run=run_issue_admin)
+
+    officer = users.add_parser(
+        "issue-officer",
+        help="create a recap officer for a region (or give it a new password) and print it",
+    )
+    officer.add_argument("username")
+    officer.add_argument(
+        "--region",
+        required=True,
+        metavar="CODE",
+        help="the area it works in: a kecamatan (PPK), kab/kota, province code, or 'nasional' (KPU RI)",
+    )
+    officer.add_argument("--name", required=True, help="the officer's full name, shown in the audit trail")
+    officer.set_defaults(run=run_issue_officer)
 
     kpps = users.add_parser(
         "issue-kpps",
@@ -50,6 +68,29 @@ async def run_issue_admin(settings: Settings, args: argparse.Namespace) -> int:
             conn, username=args.username, display_name=args.name, role=Role.ADMIN, secret=secret
         )
     print(f"{user.username}\t{secret}")
+    return 0
+
+
+async def run_issue_officer(settings: Settings, args: argparse.Namespace) -> int:
+    region = None if args.region == NATION else args.region
+    level = Level.NASIONAL if region is None else level_of(region)
+    if level in (Level.DESA, Level.TPS):
+        raise InvalidInput(
+            f"{args.region} is a {level.title}: recap officers work for a kecamatan or above "
+            "(a TPS has KPPS logins: rekap users issue-kpps)"
+        )
+    secret = new_secret()
+    async with connect(settings.database_url) as conn:
+        user = await upsert_user(
+            conn,
+            username=args.username,
+            display_name=args.name,
+            role=Role.OFFICER,
+            secret=secret,
+            scope_region=region,
+        )
+    scope = NATION if region is None else f"{level.title} {region}"
+    print(f"{user.username}\t{secret}\t{scope}")
     return 0
 
 

@@ -9,6 +9,7 @@ from service.errors import AuthenticationFailed, InvalidInput, NotFound
 from service.regions.codes import Level
 from service.users.model import Role
 from service.users.store import login, upsert_user, user_for_token
+from tests.conftest import rekap
 
 HOUR = timedelta(hours=1)
 
@@ -90,3 +91,21 @@ async def test_refusals_say_why(regions: asyncpg.Connection) -> None:
         await upsert_user(regions, username="kpps.one", display_name="K", role=Role.ADMIN, secret="s")
     with pytest.raises(InvalidInput, match="is not valid"):
         await upsert_user(regions, username="No Spaces", display_name="K", role=Role.ADMIN, secret="s")
+
+
+async def test_issue_officer_on_the_command_line(regions: asyncpg.Connection, fresh_db: str) -> None:
+    env = {"REKAP_DATABASE_URL": fresh_db}
+    done = rekap(
+        "users", "issue-officer", "ppk.depok", "--region", "340407", "--name", "Siti PPK Depok", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    username, secret, scope = done.stdout.strip().split("\t")
+    assert username == "ppk.depok" and len(secret) >= 12 and scope == "kecamatan 340407"
+    _, _, officer = await login(regions, "ppk.depok", secret, ttl=HOUR)
+    assert officer.role is Role.OFFICER and officer.scope_region == "340407"
+    nation = rekap("users", "issue-officer", "kpu.ri", "--region", "nasional", "--name", "KPU RI", env=env)
+    assert nation.returncode == 0 and nation.stdout.strip().endswith("\tnasional")
+    desa = rekap("users", "issue-officer", "x.desa", "--region", "3404072001", "--name", "X", env=env)
+    assert desa.returncode == 1 and "kecamatan or above" in desa.stderr
+    unknown = rekap("users", "issue-officer", "x.sul", "--region", "73", "--name", "X", env=env)
+    assert unknown.returncode == 1 and "not in the registry" in unknown.stderr
