@@ -100,6 +100,9 @@ class PublicCache:
         self.pool = pool
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             async with acquire(pool) as conn:
+                # Start from the current data: what is pending first, then the newest version.
+                while self.apply and await totals.apply_deltas(conn, wait=False):
+                    pass
                 self.version = await data_version(conn)
         self._task = asyncio.create_task(self._poll())
 

@@ -42,8 +42,20 @@ async def record_decoding(
 ) -> TpsResult:
     """All pages of the TPS were read: check the numbers, verify and publish them, or hold them.
 
-    ``evidence``: findings on the pages' readings themselves (rule 8, ``check_evidence``).
+    ``evidence``: findings on the pages' readings themselves (rule 8, ``check_evidence``). One
+    transaction: the public sees the outcome, never a TPS half way through it.
     """
+    async with conn.transaction():
+        return await _record_decoding(conn, tps, decoding, decoding_id, evidence)
+
+
+async def _record_decoding(
+    conn: asyncpg.Connection,
+    tps: str,
+    decoding: TpsDecoding,
+    decoding_id: int,
+    evidence: list[Finding] | None,
+) -> TpsResult:
     numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
     current = await store.transition(
         conn, tps, TpsState.RECEIVED, actor_system="intake", reason="photos received", first=True

@@ -192,15 +192,23 @@ async def test_a_publication_reaches_the_answers_and_the_live_feed(api: httpx.Cl
             await record(conn, NEW, consistent(3))
         finally:
             await conn.close()
-        change = await asyncio.wait_for(anext(events), 10)
-    assert change["event"] == "change" and int(change["id"]) == change["data"]["version"] > first_version
-    assert change["data"]["tps"] == [NEW]
-    assert change["data"]["regions"] == ["3404", "340407", "3404072001"]  # only those under ?region
-    assert api.get("/api/v1/public/ppwp/version").json()["version"] == change["data"]["version"]
-    after = api.get("/api/v1/public/ppwp/regions/3404")
+        expected = consistent(1)["suara_sah"] + consistent(3)["suara_sah"]
+        seen = []
+        while True:  # the TPS's arrival and its publication may be announced apart
+            change = await asyncio.wait_for(anext(events), 10)
+            assert (
+                change["event"] == "change" and int(change["id"]) == change["data"]["version"] > first_version
+            )
+            assert change["data"]["tps"] == [NEW]
+            assert change["data"]["regions"] == ["3404", "340407", "3404072001"]  # only those under ?region
+            seen.append(change["data"]["version"])
+            after = api.get("/api/v1/public/ppwp/regions/3404")  # dropped before the event was sent
+            if after.json()["suara_sah"] == expected:
+                break
+    assert seen == sorted(seen) and len(seen) <= 2
+    assert api.get("/api/v1/public/ppwp/version").json()["version"] == seen[-1]
     assert after.headers["etag"] != before.headers["etag"]
-    assert after.json()["suara_sah"] == consistent(1)["suara_sah"] + consistent(3)["suara_sah"]
-    assert after.json()["version"] == change["data"]["version"]
+    assert after.json()["version"] == seen[-1]
     assert (
         api.get(
             "/api/v1/public/ppwp/regions/3404", headers={"If-None-Match": before.headers["etag"]}
@@ -216,12 +224,11 @@ async def test_a_publication_reaches_the_answers_and_the_live_feed(api: httpx.Cl
     ):
         events = sse_events(feed)
         assert (await anext(events))["event"] == "version"
-        missed = await asyncio.wait_for(anext(events), 10)
-    assert missed["data"] == {
-        "version": change["data"]["version"],
-        "regions": ["34", "3404", "340407", "3404072001", "nasional"],
-        "tps": [NEW],
-    }
+        missed = [(await asyncio.wait_for(anext(events), 10))["data"] for _ in seen]
+    assert missed == [
+        {"version": v, "regions": ["34", "3404", "340407", "3404072001", "nasional"], "tps": [NEW]}
+        for v in seen
+    ]
 
 
 async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
