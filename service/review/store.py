@@ -1,0 +1,308 @@
+"""What recap officers do with a TPS held for review, each step checked against the officer's area.
+
+An officer claims a TPS (nobody else may act on it until the claim is released or expires),
+then confirms the numbers as read (published at once: no number changed), corrects them (the
+correction waits for a second officer: four eyes), or asks the KPPS for a new photo of a page.
+A second officer approves the correction (published) or rejects it (back to review).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from ocr.form import PAGE_OF
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.results import store, workflow
+from service.results.checks import Finding
+from service.results.states import TpsState
+from service.results.store import BALLOT
+from service.users.model import Role, User
+
+
+class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
+    tps_code: str
+    name: str
+    state: str
+    waiting_for: str
+    """``review`` (an officer decides) or ``approval`` (a second officer approves a correction)."""
+    disagreement: int
+    """How far apart the numbers of the broken blocking rules are, summed."""
+    voters: int
+    """Registered voters (DPT) of the TPS, when known."""
+    claimed_by: str | None
+    claimed_until: datetime | None
+
+
+class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    tps_code: str
+    officer: str
+    expires_at: datetime
+
+
+class Correction(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    proposed_by: str
+    proposed_at: datetime
+    numbers_before: dict[str, int]
+    numbers_after: dict[str, int]
+    reason: str
+
+
+class Retake(msgspec.Struct, frozen=True, kw_only=True):
+    page: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+
+
+def require_officer(user: User, tps: str) -> None:
+    if user.role not in (Role.OFFICER, Role.ADMIN):
+        raise Forbidden("only recap officers review TPS results")
+    if not user.covers(tps):
+        raise Forbidden(f"TPS {tps} is outside the area of this login")
+
+
+def _scope(user: User) -> str:
+    return "" if user.role is Role.ADMIN else user.scope_region or ""
+
+
+async def queue(conn: asyncpg.Connection, officer: User, limit: int = 50) -> list[QueueItem]:
+    """TPS in the officer's area waiting for a decision, most consequential first."""
+    if officer.role not in (Role.OFFICER, Role.ADMIN):
+        raise Forbidden("only recap officers have a review queue")
+    rows = await conn.fetch(
+        """
+        SELECT r.tps_code, t.name, r.state, r.findings::text AS findings, coalesce(t.dpt_j, 0) AS voters,
+               (c.id IS NOT NULL) AS awaiting_approval, u.username AS claimed_by, k.expires_at
+        FROM tps_result r
+        JOIN tps t ON t.code = r.tps_code
+        LEFT JOIN correction c ON c.tps_code = r.tps_code AND c.ballot = r.ballot AND c.decided_at IS NULL
+        LEFT JOIN review_claim k ON k.tps_code = r.tps_code AND k.ballot = r.ballot AND k.expires_at > now()
+        LEFT JOIN app_user u ON u.id = k.officer_id
+        WHERE r.ballot = $1 AND r.tps_code LIKE $2 || '%'
+          AND (r.state = 'needs_review' OR (r.state = 'reviewed' AND c.id IS NOT NULL))
+        """,
+        BALLOT,
+        _scope(officer),
+    )
+    items = []
+    for r in rows:
+        findings = msgspec.json.decode(r["findings"], type=list[Finding])
+        items.append(
+            QueueItem(
+                tps_code=r["tps_code"],
+                name=r["name"],
+                state=r["state"],
+                waiting_for="approval" if r["awaiting_approval"] else "review",
+                disagreement=sum(abs(f.left - f.right) for f in findings if f.severity == "blocking"),
+                voters=r["voters"],
+                claimed_by=r["claimed_by"],
+                claimed_until=r["expires_at"],
+            )
+        )
+    items.sort(key=lambda i: (-i.disagreement, -i.voters, i.tps_code))
+    return items[:limit]
+
+
+async def claim(conn: asyncpg.Connection, officer: User, tps: str, minutes: int) -> Claim:
+    """Hold the TPS for ``minutes``; the officer's own claim is extended, another's refused."""
+    require_officer(officer, tps)
+    if await store.load(conn, tps) is None:
+        raise NotFound(f"TPS {tps} has no numbers to review yet")
+    row = await conn.fetchrow(
+        """
+        INSERT INTO review_claim (tps_code, ballot, officer_id, expires_at)
+        VALUES ($1, $2, $3, now() + make_interval(mins => $4))
+        ON CONFLICT (tps_code, ballot) DO UPDATE
+            SET officer_id = EXCLUDED.officer_id, claimed_at = now(), expires_at = EXCLUDED.expires_at
+            WHERE review_claim.officer_id = EXCLUDED.officer_id OR review_claim.expires_at <= now()
+        RETURNING expires_at
+        """,
+        tps,
+        BALLOT,
+        officer.id,
+        minutes,
+    )
+    if row is None:
+        holder = await conn.fetchrow(
+            "SELECT u.username, k.expires_at FROM review_claim k JOIN app_user u ON u.id = k.officer_id "
+            "WHERE k.tps_code = $1 AND k.ballot = $2",
+            tps,
+            BALLOT,
+        )
+        assert holder is not None
+        raise Conflict(
+            f"TPS {tps} is being reviewed by {holder['username']} until "
+            f"{holder['expires_at']:%H:%M} UTC; choose another from the queue"
+        )
+    return Claim(tps_code=tps, officer=officer.username, expires_at=row["expires_at"])
+
+
+async def release(conn: asyncpg.Connection, officer: User, tps: str) -> None:
+    require_officer(officer, tps)
+    await conn.execute(
+        "DELETE FROM review_claim WHERE tps_code = $1 AND ballot = $2 AND officer_id = $3",
+        tps,
+        BALLOT,
+        officer.id,
+    )
+
+
+async def _holding(conn: asyncpg.Connection, officer: User, tps: str) -> None:
+    """Refuse unless the officer holds a live claim on the TPS (the action then releases it)."""
+    require_officer(officer, tps)
+    held = await conn.fetchval(
+        "DELETE FROM review_claim WHERE tps_code = $1 AND ballot = $2 AND officer_id = $3 "
+        "AND expires_at > now() RETURNING 1",
+        tps,
+        BALLOT,
+        officer.id,
+    )
+    if not held:
+        raise Conflict(
+            f"claim TPS {tps} first (POST /api/v1/review/{tps}/claim): your claim is missing or expired"
+        )
+
+
+async def _open_correction(conn: asyncpg.Connection, tps: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT c.*, u.username FROM correction c JOIN app_user u ON u.id = c.proposed_by "
+        "WHERE c.tps_code = $1 AND c.ballot = $2 AND c.decided_at IS NULL",
+        tps,
+        BALLOT,
+    )
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
+    return reason.strip()
+
+
+async def confirm(conn: asyncpg.Connection, officer: User, tps: str, reason: str) -> store.TpsResult:
+    """The numbers as read are right (no number changes): signed off and published."""
+    why = _reason(reason)
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        if await _open_correction(conn, tps) is not None:
+            raise Conflict(f"TPS {tps} has a correction waiting for approval: approve or reject it")
+        await workflow.sign_off(conn, tps, officer, {}, why)
+        return await workflow.publish(conn, tps, officer, f"confirmed as read: {why}")
+
+
+async def correct(
+    conn: asyncpg.Connection, officer: User, tps: str, numbers: Mapping[str, int], reason: str
+) -> Correction:
+    """Propose new numbers; they are published only once a second officer approves them."""
+    why = _reason(reason)
+    unknown = sorted(set(numbers) - set(PAGE_OF))
+    if unknown:
+        raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        current = await store.load(conn, tps, lock=True)
+        assert current is not None
+        if await _open_correction(conn, tps) is not None:
+            raise Conflict(f"TPS {tps} already has a correction waiting for approval")
+        if all(current.numbers.get(k) == v for k, v in numbers.items()):
+            raise InvalidInput("these are the numbers already there: confirm them instead of correcting")
+        before = dict(current.numbers)
+        result = await workflow.sign_off(conn, tps, officer, numbers, why)
+        row = await conn.fetchrow(
+            "INSERT INTO correction (tps_code, ballot, proposed_by, numbers_before, numbers_after, reason) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6) RETURNING id, proposed_at",
+            tps,
+            BALLOT,
+            officer.id,
+            msgspec.json.encode(before).decode(),
+            msgspec.json.encode(result.numbers).decode(),
+            why,
+        )
+        assert row is not None
+        return Correction(
+            id=row["id"],
+            proposed_by=officer.username,
+            proposed_at=row["proposed_at"],
+            numbers_before=before,
+            numbers_after=dict(result.numbers),
+            reason=why,
+        )
+
+
+async def decide(
+    conn: asyncpg.Connection, officer: User, tps: str, *, approve: bool, reason: str
+) -> store.TpsResult:
+    """A second officer approves (published) or rejects (back to review) an open correction."""
+    why = _reason(reason)
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        open_ = await _open_correction(conn, tps)
+        if open_ is None:
+            raise Conflict(f"TPS {tps} has no correction waiting for approval")
+        if open_["proposed_by"] == officer.id:
+            raise Forbidden(
+                "four eyes: a correction is approved or rejected by another officer, not its author"
+            )
+        await conn.execute(
+            "UPDATE correction SET decided_by = $2, decided_at = now(), approved = $3, decision_reason = $4 "
+            "WHERE id = $1",
+            open_["id"],
+            officer.id,
+            approve,
+            why,
+        )
+        if approve:
+            return await workflow.publish(
+                conn, tps, officer, f"correction by {open_['username']} approved: {why}"
+            )
+        return await store.transition(
+            conn,
+            tps,
+            TpsState.NEEDS_REVIEW,
+            numbers=msgspec.json.decode(open_["numbers_before"], type=dict[str, int]),
+            actor_user=officer.id,
+            reason=f"correction by {open_['username']} rejected: {why}",
+        )
+
+
+async def request_retake(conn: asyncpg.Connection, officer: User, tps: str, page: int, reason: str) -> Retake:
+    """Ask the KPPS for a new photo of a page; they see the reason on their phone."""
+    why = _reason(reason)
+    if page not in (1, 2, 3):
+        raise InvalidInput("the form has pages 1, 2 and 3")
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        at = await conn.fetchval(
+            "INSERT INTO retake_request (tps_code, ballot, page, officer_id, reason) "
+            "VALUES ($1, $2, $3, $4, $5) RETURNING requested_at",
+            tps,
+            BALLOT,
+            page,
+            officer.id,
+            why,
+        )
+    return Retake(page=page, reason=why, requested_by=officer.username, requested_at=at)
+
+
+async def retakes(conn: asyncpg.Connection, tps: str) -> list[Retake]:
+    """Open requests: those not answered by a photo of the page uploaded after them."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (q.page) q.page, q.reason, u.username, q.requested_at
+        FROM retake_request q JOIN app_user u ON u.id = q.officer_id
+        WHERE q.tps_code = $1 AND q.ballot = $2 AND NOT EXISTS (
+            SELECT 1 FROM current_page c WHERE c.tps_code = q.tps_code AND c.ballot = q.ballot
+              AND c.page = q.page AND c.uploaded_at > q.requested_at)
+        ORDER BY q.page, q.requested_at DESC
+        """,
+        tps,
+        BALLOT,
+    )
+    return [
+        Retake(page=r["page"], reason=r["reason"], requested_by=r["username"], requested_at=r["requested_at"])
+        for r in rows
+    ]
