@@ -25,6 +25,7 @@ from service.public.cache import PublicCache
 from service.public.fastpath import FastPath
 from service.recap.api import RecapController
 from service.regions.api import RegionController
+from service.review.api import ReviewController
 from service.settings import Settings
 from service.users.api import AuthController
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             PhotoController,
             RecapController,
+            ReviewController,
             PublicController,
         ],
         dependencies={

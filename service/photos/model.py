@@ -46,6 +46,8 @@ class PageStatus(msgspec.Struct, frozen=True, kw_only=True):
     versions: int
     """How many photos of this page have been read (older ones are kept, never overwritten)."""
     fields: dict[str, FieldValue] = {}
+    retake_requested: str | None = None
+    """A recap officer's request for a new photo of this page, with their reason (until one comes)."""
 
 
 class TpsPhotos(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from ocr.form import FIELDS, Page
 from service.photos import store
 from service.photos.model import FieldValue, PageStatus, Photo, TpsPhotos
 from service.photos.states import PageState, PhotoState
+from service.review.store import retakes
 
 
 async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
@@ -23,7 +24,14 @@ async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
     if len(current) == len(Page):
         raw = await store.decoding_of(conn, tps, [p.id for p in current.values()])
         decoding = None if raw is None else msgspec.json.decode(raw, type=TpsDecoding)
-    pages = [_page(page, current.get(page.value), versions[page.value], decoding) for page in Page]
+    asked = {r.page: r.reason for r in await retakes(conn, tps)}
+    pages = [
+        msgspec.structs.replace(
+            _page(page, current.get(page.value), versions[page.value], decoding),
+            retake_requested=asked.get(page.value),
+        )
+        for page in Page
+    ]
     # A refused photo matters until a later photo is read (the officer took it again).
     newest_read = max((p.uploaded_at for p in photos if p.state is PhotoState.READ), default=None)
     waiting = [
