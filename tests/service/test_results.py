@@ -189,7 +189,9 @@ async def _run(url: str, operations: list[tuple[str, str, int]]) -> None:
     try:
         # Starting each example afresh: only a superuser can, with the audit trail's guards off.
         await conn.execute("SET session_replication_role = replica")
-        await conn.execute("TRUNCATE tps_result_event, tps_result, recap_delta, region_total, tps_decoding")
+        await conn.execute(
+            "TRUNCATE tps_result_event, tps_result, recap_delta, region_total, tps_decoding CASCADE"
+        )
         await conn.execute("SET session_replication_role = DEFAULT")
         officer = await upsert_user(
             conn, username="kpu.ri", display_name="KPU RI", role=Role.OFFICER, secret="s-long-9"
