@@ -135,6 +135,13 @@ def rekap(
     )
 
 
+def bearer(api: httpx.Client, username: str, password: str) -> dict[str, str]:
+    """The Authorization header of a fresh login through the API."""
+    response = api.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -18,8 +18,9 @@ from litestar.response.sse import ServerSentEventMessage
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
 from service.public import examples, export, kpu, nist, results
-from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since
+from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since, headers
 from service.regions.codes import Level, level_of
+from service.regions.store import require_region
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 KEEPALIVE_S = 15.0
@@ -31,10 +32,10 @@ reload everything."""
 def _answer(
     request: Request[Any, Any, Any], cached: Cached, cache_control: str = CACHE_CONTROL
 ) -> Response[bytes]:
-    headers = {"ETag": cached.etag, "Cache-Control": cache_control, "X-Data-Version": str(cached.version)}
+    sent = headers(cached, cache_control)
     if request.headers.get("if-none-match") == cached.etag:
-        return Response(b"", status_code=304, headers=headers)
-    return Response(cached.body, media_type="application/json", headers=headers)
+        return Response(b"", status_code=304, headers=sent)
+    return Response(cached.body, media_type="application/json", headers=sent)
 
 
 async def _current(
@@ -194,16 +195,14 @@ class PublicController(Controller):
         media_type="text/csv",
         responses=examples.CSV_RESPONSES,
     )
-    async def export_csv(self, state: State, filename: str) -> Stream:
+    async def export_csv(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
         """``{province}.csv``, e.g. ``34.csv``."""
         province = filename.removesuffix(".csv")
         if province == filename:
             raise NotFound("exports are named {province code}.csv, e.g. 34.csv")
         if level_of(province) is not Level.PROVINSI:
             raise InvalidInput(f"{province} is not a province code (2 digits)")
-        async with state.pool.acquire() as conn:
-            if not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", province):
-                raise NotFound(f"province {province} is not in the registry")
+        await require_region(db, province)
         rows: AsyncIterator[bytes] = export.province_csv(state.pool, province)
         return Stream(
             rows,
@@ -219,7 +218,7 @@ class PublicController(Controller):
         media_type="application/json",
         responses=examples.NIST_RESPONSES,
     )
-    async def export_nist(self, state: State, filename: str) -> Stream:
+    async def export_nist(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
         code = filename.removesuffix(".json")
         if code == filename:
             raise NotFound("NIST exports are named {region code}.json or nasional.json, e.g. 34.json")
@@ -228,9 +227,7 @@ class PublicController(Controller):
         if level is Level.TPS:
             raise InvalidInput(f"{code} is a TPS; export its region (desa {code[:10]}) or ask /tps/{code}")
         if region is not None:
-            async with acquire(state.pool) as conn:
-                if not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", region):
-                    raise NotFound(f"region {region} is not in the registry")
+            await require_region(db, region)
         return Stream(
             nist.election_report(state.pool, region, level),
             media_type="application/json",

@@ -194,13 +194,17 @@ async def _freshness(url: str, pool: asyncpg.Pool, codes: list[str]) -> list[flo
 
 
 class Load(msgspec.Struct, frozen=True):
+    """How both servers are run and loaded, and the programs that do it."""
+
     workers: int
     connections: int
     duration: float
+    wrk: str
+    nginx: str
 
 
 async def bench(database_url: str, *, workers: int, connections: int, duration: float) -> ApiBench:
-    tools()  # before any setup: say what is missing at once
+    wrk, nginx = tools()  # before any setup: say what is missing at once
     async with scratch_database(database_url, "bench_api") as url:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
         try:
@@ -208,7 +212,7 @@ async def bench(database_url: str, *, workers: int, connections: int, duration: 
                 codes = await _region(conn)
             await publish(pool, codes[:-FRESHNESS_ROUNDS])
             with tempfile.TemporaryDirectory(prefix="rekap-bench-api-") as folder:
-                load = Load(workers, connections, duration)
+                load = Load(workers, connections, duration, wrk, nginx)
                 return await _measure(Path(folder), url, pool, codes, load)
         finally:
             await pool.close()
@@ -221,8 +225,13 @@ async def _measure(
     codes: list[str],
     load: Load,
 ) -> ApiBench:
-    wrk, nginx = tools()
-    workers, connections, duration = load.workers, load.connections, load.duration
+    wrk, nginx, workers, connections, duration = (
+        load.wrk,
+        load.nginx,
+        load.workers,
+        load.connections,
+        load.duration,
+    )
     api_port, nginx_port = free_port(), free_port()
     env = {
         **os.environ,

@@ -45,6 +45,11 @@ class Cached(msgspec.Struct, frozen=True):
     version: int
 
 
+def headers(cached: Cached, cache_control: str = CACHE_CONTROL) -> dict[str, str]:
+    """What every public document is sent with (by the router and by the fast path alike)."""
+    return {"ETag": cached.etag, "Cache-Control": cache_control, "X-Data-Version": str(cached.version)}
+
+
 class Change(msgspec.Struct, frozen=True, kw_only=True):
     """One published change: the version it made and what it touched."""
 
@@ -100,9 +105,8 @@ class PublicCache:
         self.pool = pool
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             async with acquire(pool) as conn:
-                # Start from the current data: what is pending first, then the newest version.
-                while self.apply and await totals.apply_deltas(conn, wait=False):
-                    pass
+                if self.apply:  # start from the current data: what is pending first
+                    await totals.apply_all(conn, wait=False)
                 self.version = await data_version(conn)
         self._task = asyncio.create_task(self._poll())
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
@@ -22,6 +23,7 @@ PAIRS = [
 ]
 VOTES = [31, 101, 63]
 NUMBERS = {"suara_paslon_1": 31, "suara_paslon_2": 101, "suara_paslon_3": 63, "suara_sah": 195}
+JSON = MediaType.JSON.value
 SHA = "9f2c4b1e0d7a3c5b6e8f1a2d4c6b8e0f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b"
 
 REGION = RegionResult(
@@ -85,48 +87,46 @@ TPS = TpsResult(
 )
 
 
-def _ok(container: Any, description: str, value: Any) -> ResponseSpec:
+def _ok(container: Any, description: str, *examples: tuple[str, Any], media_type: str = JSON) -> ResponseSpec:
+    """An answer's shape with named examples (structs are shown as their JSON)."""
     return ResponseSpec(
         container,
         generate_examples=False,
         description=description,
-        examples=[Example(summary=description, value=msgspec.to_builtins(value))],
+        media_type=media_type,
+        examples=[Example(summary=summary, value=msgspec.to_builtins(value)) for summary, value in examples],
     )
 
 
 def _error(status: int, message: str) -> ResponseSpec:
     name = {400: "InvalidInput", 404: "NotFound"}[status]
-    return ResponseSpec(
-        ErrorBody,
-        generate_examples=False,
-        description=message,
-        examples=[Example(summary=message, value={"error": name, "message": message})],
-    )
+    return _ok(ErrorBody, message, (message, {"error": name, "message": message}))
 
 
 MALFORMED = _error(400, "34.04 is not a region code: digits only (2, 4, 6, 10 or 13 of them)")
 UNKNOWN = _error(404, "region 3499 is not in the registry")
 
 REGION_RESPONSES = {
-    200: _ok(RegionResult, "A desa with one of its two TPS published", REGION),
+    200: _ok(RegionResult, "A region's results", ("A desa with one of its two TPS published", REGION)),
     400: MALFORMED,
     404: UNKNOWN,
 }
 TPS_RESPONSES = {
-    200: _ok(TpsResult, "A published TPS, its photo and how it got there", TPS),
+    200: _ok(TpsResult, "A TPS's results", ("A published TPS, its photo and how it got there", TPS)),
     400: _error(400, "340407 is not a TPS code: a TPS has 13 digits"),
     404: _error(404, "TPS 3404072001099 is not in the registry"),
 }
-VERSION_RESPONSES = {200: _ok(dict[str, int], "The newest published change", {"version": 41872})}
+VERSION_RESPONSES = {
+    200: _ok(dict[str, int], "The data version", ("The newest published change", {"version": 41872}))
+}
 CHANGE = Change(version=41873, regions=["34", "3401"], tps=["3401012001002"])
 FEED_EXAMPLE = f"event: change\r\nid: 41873\r\ndata: {msgspec.json.encode(CHANGE).decode()}"
 FEED_RESPONSES = {
-    200: ResponseSpec(
+    200: _ok(
         str,
-        generate_examples=False,
-        description="One event per published change (the first, 'version', gives the current version)",
+        "One event per published change (the first, 'version', gives the current version)",
+        ("A change under ?region=34", FEED_EXAMPLE),
         media_type="text/event-stream",
-        examples=[Example(summary="A change under ?region=34", value=FEED_EXAMPLE)],
     ),
     400: MALFORMED,
 }
@@ -157,18 +157,10 @@ KPU_WILAYAH = [{"nama": "TPS 001", "id": 900001, "kode": "3401012001001", "tingk
 KPU_NOT_UNDER = _error(404, "3171 does not lie under 34")
 
 
-def _kpu(description: str, *examples: tuple[str, Any]) -> ResponseSpec:
-    return ResponseSpec(
-        dict[str, Any],
-        generate_examples=False,
-        description=description,
-        examples=[Example(summary=summary, value=value) for summary, value in examples],
-    )
-
-
-KPU_AGGREGATE_RESPONSES = {200: _kpu("KPU's aggregate shape", ("A desa", KPU_AGGREGATE))}
+KPU_AGGREGATE_RESPONSES = {200: _ok(dict[str, Any], "KPU's aggregate shape", ("A desa", KPU_AGGREGATE))}
 KPU_NODE_RESPONSES = {
-    200: _kpu(
+    200: _ok(
+        dict[str, Any],
         "KPU's shapes: a region's aggregate, or a TPS (…/{tps}.json; administrasi shortened here)",
         ("A desa", KPU_AGGREGATE),
         ("A published TPS", KPU_TPS),
@@ -177,12 +169,7 @@ KPU_NODE_RESPONSES = {
     404: KPU_NOT_UNDER,
 }
 WILAYAH_RESPONSES = {
-    200: ResponseSpec(
-        list[dict[str, Any]],
-        generate_examples=False,
-        description="KPU's list of a region's children",
-        examples=[Example(summary="The TPS of a desa", value=KPU_WILAYAH)],
-    ),
+    200: _ok(list[dict[str, Any]], "KPU's list of a region's children", ("The TPS of a desa", KPU_WILAYAH)),
     400: MALFORMED,
     404: KPU_NOT_UNDER,
 }
@@ -192,15 +179,14 @@ CSV_EXAMPLE = (
     "3401012001002,TPS 002,needs_review,,,,,...\r\n"
 )
 CSV_RESPONSES = {
-    200: ResponseSpec(
+    200: _ok(
         str,
-        generate_examples=False,
-        description="One row per TPS; numbers only where published",
+        "One row per TPS; numbers only where published",
+        ("The first rows (columns shortened)", CSV_EXAMPLE),
         media_type="text/csv",
-        examples=[Example(summary="The first rows (columns shortened)", value=CSV_EXAMPLE)],
     ),
     400: _error(400, "3404 is not a province code (2 digits)"),
-    404: _error(404, "province 35 is not in the registry"),
+    404: _error(404, "region 35 is not in the registry"),
 }
 NIST_EXAMPLE = {
     "@type": "ElectionResults.ElectionReport",
@@ -216,8 +202,10 @@ NIST_EXAMPLE = {
     "Election": ["… the Election, its Candidates, the PPWP CandidateContest with VoteCounts per unit …"],
 }
 NIST_RESPONSES = {
-    200: _kpu(
-        "An ElectionReport (NIST SP 1500-100, JSON v2); arrays shortened here", ("nasional", NIST_EXAMPLE)
+    200: _ok(
+        dict[str, Any],
+        "An ElectionReport (NIST SP 1500-100, JSON v2); arrays shortened here",
+        ("nasional", NIST_EXAMPLE),
     ),
     400: _error(400, "3404072001001 is a TPS; export its region (desa 3404072001) or ask /tps/3404072001001"),
     404: _error(404, "region 35 is not in the registry"),

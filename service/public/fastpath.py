@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.public.cache import CACHE_CONTROL, PublicCache
+from service.public.cache import Cached, PublicCache, headers
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -23,25 +23,25 @@ class FastPath:
         self.cache = cache
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
-            cached = self.cache.cached(scope["path"])
-            if cached is not None:
-                etag = cached.etag.encode()
-                headers = [
-                    (b"etag", etag),
-                    (b"cache-control", CACHE_CONTROL.encode()),
-                    (b"x-data-version", str(cached.version).encode()),
-                ]
-                if _header(scope, b"if-none-match") == etag:
-                    await send({"type": "http.response.start", "status": 304, "headers": headers})
-                    await send({"type": "http.response.body", "body": b""})
-                    return
-                headers.append((b"content-type", b"application/json"))
-                headers.append((b"content-length", str(len(cached.body)).encode()))
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": cached.body})
-                return
-        await self.app(scope, receive, send)
+        cached = self._held(scope)
+        if cached is None:
+            await self.app(scope, receive, send)
+            return
+        sent = [(k.lower().encode(), v.encode()) for k, v in headers(cached).items()]
+        if _header(scope, b"if-none-match") == cached.etag.encode():
+            await send({"type": "http.response.start", "status": 304, "headers": sent})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        sent.append((b"content-type", b"application/json"))
+        sent.append((b"content-length", str(len(cached.body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": sent})
+        await send({"type": "http.response.body", "body": cached.body})
+
+    def _held(self, scope: Scope) -> Cached | None:
+        """The document for a plain GET of a path this process holds a current answer for."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
+            return None
+        return self.cache.cached(scope["path"])
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

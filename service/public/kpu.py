@@ -12,6 +12,7 @@ from ocr.form import PAIRS
 from service.errors import NotFound
 from service.public import results
 from service.regions.codes import Level, level_of
+from service.regions.store import require_region
 
 ADMINISTRASI = (
     "suara_sah",
@@ -95,12 +96,8 @@ async def wilayah(conn: asyncpg.Connection, code: str | None) -> list[dict[str, 
         rows = await conn.fetch(
             "SELECT code, name, kpu_id, level FROM region WHERE parent_code = $1 ORDER BY code", code
         )
-    if (
-        not rows
-        and code is not None
-        and not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", code)
-    ):
-        raise NotFound(f"region {code} is not in the registry")
+    if not rows and code is not None:
+        await require_region(conn, code)
     return [{"nama": r["name"], "id": r["kpu_id"], "kode": r["code"], "tingkat": r["level"]} for r in rows]
 
 

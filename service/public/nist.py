@@ -38,6 +38,8 @@ UNIT_TYPES = {
 NATION_ID = "gp-idn"
 ELECTION = "pemilu2024"
 CONTEST = "pemilu2024-ppwp"
+COUNTS = (*PAIRS, "suara_total", "suara_tidak_sah")
+"""Per unit: the pairs' votes, ballots cast and invalid votes."""
 
 
 class LanguageString(msgspec.Struct, frozen=True, tag_field="@type", tag="ElectionResults.LanguageString"):
@@ -120,10 +122,10 @@ async def election_report(pool: asyncpg.Pool, code: str | None, level: Level) ->
     counts), the region, and everything under it down to each TPS."""
     prefix = code or ""
     async with acquire(pool) as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        sums = await _region_sums(conn, prefix, level)
-        nation = sums.get(prefix)
-        everything = await conn.fetchval("SELECT count(*) FROM tps WHERE code LIKE $1 || '%'", prefix)
-        complete = nation is not None and nation.published == everything > 0
+        sums = await _region_sums(conn, prefix)
+        expected = await _tps_expected(conn, prefix)
+        root = sums.get(prefix)
+        complete = root is not None and root.published == expected.get(prefix, 0) > 0
         header = {
             "@type": "ElectionResults.ElectionReport",
             "Format": "precinct-level",
@@ -138,7 +140,7 @@ async def election_report(pool: asyncpg.Pool, code: str | None, level: Level) ->
         }
         yield _encode(header)[:-1] + b',"GpUnit":['
         first = True
-        async for unit in _units(conn, prefix, level, sums):
+        async for unit in _units(conn, prefix, level, sums, expected):
             yield unit if first else b"," + unit
             first = False
         yield b'],"Election":[' + await _election_head(conn) + b',"Contest":[' + await _contest_head(conn)
@@ -166,11 +168,9 @@ def _ballots(unit: str, total: int, invalid: int) -> list[bytes]:
     ]
 
 
-async def _region_sums(conn: asyncpg.Connection, prefix: str, level: Level) -> dict[str, Sums]:
+async def _region_sums(conn: asyncpg.Connection, prefix: str) -> dict[str, Sums]:
     """The published sums of the region (``""``: Indonesia) and of every region under it."""
-    columns = "sum(suara_paslon_1), sum(suara_paslon_2), sum(suara_paslon_3), sum(suara_total), " + (
-        "sum(suara_tidak_sah), sum(tps_published)"
-    )
+    columns = ", ".join(f"sum({c})" for c in (*COUNTS, "tps_published"))
     rows = await conn.fetch(
         f"""
         SELECT region_code AS code, {columns} FROM region_total
@@ -190,8 +190,18 @@ async def _region_sums(conn: asyncpg.Connection, prefix: str, level: Level) -> d
     return dict(sorted(sums.items()))
 
 
+async def _tps_expected(conn: asyncpg.Connection, prefix: str) -> dict[str, int]:
+    """TPS in the registry under ``prefix`` and under each region below it."""
+    rows = await conn.fetch(
+        "SELECT left(code, n) AS code, count(*) AS n FROM tps, unnest(ARRAY[0, 2, 4, 6, 10]) AS n "
+        "WHERE code LIKE $1 || '%' AND n >= length($1) GROUP BY 1",
+        prefix,
+    )
+    return {r["code"]: r["n"] for r in rows}
+
+
 async def _units(
-    conn: asyncpg.Connection, prefix: str, level: Level, sums: dict[str, Sums]
+    conn: asyncpg.Connection, prefix: str, level: Level, sums: dict[str, Sums], expected: dict[str, int]
 ) -> AsyncIterator[bytes]:
     """The ReportingUnits: Indonesia, the regions on the way to ``prefix``, then ``prefix``'s tree."""
     above = [prefix[:n] for lv, n in CODE_LENGTHS.items() if Level.NASIONAL < lv < level]
@@ -199,14 +209,6 @@ async def _units(
         r["code"]: r["name"]
         for r in await conn.fetch(
             "SELECT code, name FROM region WHERE code = ANY($1::text[])", [*above, prefix]
-        )
-    }
-    expected = {
-        r["code"]: r["n"]
-        for r in await conn.fetch(
-            "SELECT left(code, n) AS code, count(*) AS n FROM tps, unnest(ARRAY[0, 2, 4, 6, 10]) AS n "
-            "WHERE code LIKE $1 || '%' AND n >= length($1) GROUP BY 1",
-            prefix,
         )
     }
 
@@ -270,7 +272,6 @@ async def _units(
         )
 
 
-COUNTS = (*PAIRS, "suara_total", "suara_tidak_sah")
 Pieces = Callable[[str, list[int]], list[bytes]]
 
 

@@ -14,6 +14,7 @@ import msgspec
 
 from service.errors import NotFound
 from service.regions.codes import Level, level_of
+from service.regions.store import require_region
 from service.results.store import BALLOT, COLUMNS, COUNTED
 
 _LEVELS = ((Level.DESA, 10), (Level.KECAMATAN, 6), (Level.KABKOTA, 4))
@@ -77,9 +78,9 @@ async def apply_deltas(conn: asyncpg.Connection, batch: int = 5000, *, wait: boo
     return applied
 
 
-async def apply_all(conn: asyncpg.Connection) -> int:
+async def apply_all(conn: asyncpg.Connection, *, wait: bool = True) -> int:
     total = 0
-    while applied := await apply_deltas(conn):
+    while applied := await apply_deltas(conn, wait=wait):
         total += applied
     return total
 
@@ -145,12 +146,8 @@ async def region_totals(conn: asyncpg.Connection, code: str | None) -> RegionTot
             prefix,
         )
     expected = await conn.fetchval("SELECT count(*) FROM tps WHERE code LIKE $1 || '%'", prefix)
-    if (
-        code is not None
-        and not expected
-        and not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", code)
-    ):
-        raise NotFound(f"region {code} is not in the registry")
+    if code is not None and not expected:
+        await require_region(conn, code)
     sums = [0 if row is None else int(row[i] or 0) for i in range(len(COLUMNS))]
     named = dict(zip(COLUMNS, sums, strict=True))
     return RegionTotals(

@@ -11,6 +11,12 @@ from service.errors import NotFound
 from service.regions.codes import CODE_LENGTHS, Level, level_of
 
 
+async def require_region(conn: asyncpg.Connection, code: str) -> None:
+    """Refuse (404) a region code that is well formed but not in the registry."""
+    if not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", code):
+        raise NotFound(f"region {code} is not in the registry")
+
+
 class RegionRef(msgspec.Struct, frozen=True):
     code: str
     name: str

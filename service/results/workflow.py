@@ -96,20 +96,27 @@ async def _record_decoding(
     )
 
 
-def _officer_for(user: User, tps: str) -> None:
+def require_officer(user: User, tps: str) -> None:
+    """Only recap officers (or administrators) whose area covers the TPS act on its numbers."""
     if user.role not in (Role.OFFICER, Role.ADMIN):
-        raise Forbidden("only a recap officer signs off or publishes a TPS's numbers")
+        raise Forbidden("only a recap officer reviews, signs off or publishes a TPS's numbers")
     if not user.covers(tps):
         raise Forbidden(f"TPS {tps} is outside the area of this login")
+
+
+def reason_given(reason: str) -> str:
+    """The officer's reason, which must be there: it is kept with the numbers for everyone to read."""
+    if not reason.strip():
+        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
+    return reason.strip()
 
 
 async def sign_off(
     conn: asyncpg.Connection, tps: str, officer: User, numbers: Mapping[str, int], reason: str
 ) -> TpsResult:
     """An officer confirms or corrects the numbers of a TPS held for review, saying why."""
-    _officer_for(officer, tps)
-    if not reason.strip():
-        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
+    require_officer(officer, tps)
+    why = reason_given(reason)
     unknown = sorted(set(numbers) - set(PAGE_OF))
     if unknown:
         raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
@@ -131,12 +138,12 @@ async def sign_off(
             numbers=merged,
             findings=findings,
             actor_user=officer.id,
-            reason=reason.strip(),
+            reason=why,
         )
 
 
 async def publish(conn: asyncpg.Connection, tps: str, officer: User, reason: str) -> TpsResult:
-    _officer_for(officer, tps)
+    require_officer(officer, tps)
     async with conn.transaction():
         await store.lock_tps(conn, tps)
         current = await store.load(conn, tps, lock=True)

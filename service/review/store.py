@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from ocr.form import PAGE_OF
+from ocr import DecodedField
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import store, workflow
 from service.results.checks import Finding
@@ -59,11 +59,36 @@ class Retake(msgspec.Struct, frozen=True, kw_only=True):
     requested_at: datetime
 
 
-def require_officer(user: User, tps: str) -> None:
-    if user.role not in (Role.OFFICER, Role.ADMIN):
-        raise Forbidden("only recap officers review TPS results")
-    if not user.covers(tps):
-        raise Forbidden(f"TPS {tps} is outside the area of this login")
+class ReviewPhoto(msgspec.Struct, frozen=True, kw_only=True):
+    page: int
+    url: str
+
+
+class ReviewDetail(msgspec.Struct, frozen=True, kw_only=True):
+    tps_code: str
+    state: str
+    numbers: dict[str, int]
+    findings: list[Finding]
+    """Each broken rule in plain words (``explanation``; ``keterangan`` in Indonesian)."""
+    fields: list[DecodedField]
+    """Each field as decoded (``value``) and as its boxes read (``read``): the fields the reader
+    was unsure of or changed first, then the rest."""
+    photos: list[ReviewPhoto]
+    correction: Correction | None
+    retakes: list[Retake]
+    claimed_by: str | None
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    tps_code: str
+    state: str
+    numbers: dict[str, int]
+
+
+class _Decoded(msgspec.Struct, frozen=True):
+    """The fields of a stored decoding (``ocr.TpsDecoding``), all that the review shows of it."""
+
+    fields: dict[str, DecodedField] = {}
 
 
 def _scope(user: User) -> str:
@@ -110,7 +135,7 @@ async def queue(conn: asyncpg.Connection, officer: User, limit: int = 50) -> lis
 
 async def claim(conn: asyncpg.Connection, officer: User, tps: str, minutes: int) -> Claim:
     """Hold the TPS for ``minutes``; the officer's own claim is extended, another's refused."""
-    require_officer(officer, tps)
+    workflow.require_officer(officer, tps)
     if await store.load(conn, tps) is None:
         raise NotFound(f"TPS {tps} has no numbers to review yet")
     row = await conn.fetchrow(
@@ -128,22 +153,28 @@ async def claim(conn: asyncpg.Connection, officer: User, tps: str, minutes: int)
         minutes,
     )
     if row is None:
-        holder = await conn.fetchrow(
-            "SELECT u.username, k.expires_at FROM review_claim k JOIN app_user u ON u.id = k.officer_id "
-            "WHERE k.tps_code = $1 AND k.ballot = $2",
-            tps,
-            BALLOT,
-        )
+        holder = await claimed(conn, tps)
         assert holder is not None
         raise Conflict(
-            f"TPS {tps} is being reviewed by {holder['username']} until "
-            f"{holder['expires_at']:%H:%M} UTC; choose another from the queue"
+            f"TPS {tps} is being reviewed by {holder.officer} until "
+            f"{holder.expires_at:%H:%M} UTC; choose another from the queue"
         )
     return Claim(tps_code=tps, officer=officer.username, expires_at=row["expires_at"])
 
 
+async def claimed(conn: asyncpg.Connection, tps: str) -> Claim | None:
+    """Who holds the TPS, while their claim lasts."""
+    row = await conn.fetchrow(
+        "SELECT u.username, k.expires_at FROM review_claim k JOIN app_user u ON u.id = k.officer_id "
+        "WHERE k.tps_code = $1 AND k.ballot = $2 AND k.expires_at > now()",
+        tps,
+        BALLOT,
+    )
+    return None if row is None else Claim(tps_code=tps, officer=row["username"], expires_at=row["expires_at"])
+
+
 async def release(conn: asyncpg.Connection, officer: User, tps: str) -> None:
-    require_officer(officer, tps)
+    workflow.require_officer(officer, tps)
     await conn.execute(
         "DELETE FROM review_claim WHERE tps_code = $1 AND ballot = $2 AND officer_id = $3",
         tps,
@@ -154,7 +185,7 @@ async def release(conn: asyncpg.Connection, officer: User, tps: str) -> None:
 
 async def _holding(conn: asyncpg.Connection, officer: User, tps: str) -> None:
     """Refuse unless the officer holds a live claim on the TPS (the action then releases it)."""
-    require_officer(officer, tps)
+    workflow.require_officer(officer, tps)
     held = await conn.fetchval(
         "DELETE FROM review_claim WHERE tps_code = $1 AND ballot = $2 AND officer_id = $3 "
         "AND expires_at > now() RETURNING 1",
@@ -168,27 +199,67 @@ async def _holding(conn: asyncpg.Connection, officer: User, tps: str) -> None:
         )
 
 
-async def _open_correction(conn: asyncpg.Connection, tps: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT c.*, u.username FROM correction c JOIN app_user u ON u.id = c.proposed_by "
+async def open_correction(conn: asyncpg.Connection, tps: str) -> Correction | None:
+    """The correction of the TPS waiting for a second officer, if any."""
+    row = await conn.fetchrow(
+        "SELECT c.id, u.username, c.proposed_at, c.numbers_before::text AS before, "
+        "c.numbers_after::text AS after, c.reason FROM correction c JOIN app_user u ON u.id = c.proposed_by "
         "WHERE c.tps_code = $1 AND c.ballot = $2 AND c.decided_at IS NULL",
         tps,
         BALLOT,
     )
+    if row is None:
+        return None
+    return Correction(
+        id=row["id"],
+        proposed_by=row["username"],
+        proposed_at=row["proposed_at"],
+        numbers_before=msgspec.json.decode(row["before"], type=dict[str, int]),
+        numbers_after=msgspec.json.decode(row["after"], type=dict[str, int]),
+        reason=row["reason"],
+    )
 
 
-def _reason(reason: str) -> str:
-    if not reason.strip():
-        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
-    return reason.strip()
+async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDetail:
+    """What the officer needs to decide: the numbers, how each was read, the broken rules, the photos."""
+    workflow.require_officer(officer, tps)
+    result = await store.load(conn, tps)
+    if result is None:
+        raise NotFound(f"TPS {tps} has no numbers yet")
+    raw = await conn.fetchval(
+        "SELECT d.decoding::text FROM tps_result r JOIN tps_decoding d ON d.id = r.decoding_id "
+        "WHERE r.tps_code = $1 AND r.ballot = $2",
+        tps,
+        BALLOT,
+    )
+    fields = list(msgspec.json.decode(raw, type=_Decoded).fields.values()) if raw else []
+    fields.sort(key=lambda f: (f.accepted and f.value == f.read, f.name))
+    photos = await conn.fetch(
+        "SELECT page, sha256 FROM current_page WHERE tps_code = $1 AND ballot = $2 ORDER BY page", tps, BALLOT
+    )
+    return ReviewDetail(
+        tps_code=tps,
+        state=result.state.value,
+        numbers=result.numbers,
+        findings=result.findings,
+        fields=fields,
+        photos=[ReviewPhoto(page=r["page"], url=f"/api/v1/photos/{r['sha256']}") for r in photos],
+        correction=await open_correction(conn, tps),
+        retakes=await retakes(conn, tps),
+        claimed_by=None if (holder := await claimed(conn, tps)) is None else holder.officer,
+    )
+
+
+def decision(result: store.TpsResult) -> Decision:
+    return Decision(tps_code=result.tps, state=result.state.value, numbers=result.numbers)
 
 
 async def confirm(conn: asyncpg.Connection, officer: User, tps: str, reason: str) -> store.TpsResult:
     """The numbers as read are right (no number changes): signed off and published."""
-    why = _reason(reason)
+    why = workflow.reason_given(reason)
     async with conn.transaction():
         await _holding(conn, officer, tps)
-        if await _open_correction(conn, tps) is not None:
+        if await open_correction(conn, tps) is not None:
             raise Conflict(f"TPS {tps} has a correction waiting for approval: approve or reject it")
         await workflow.sign_off(conn, tps, officer, {}, why)
         return await workflow.publish(conn, tps, officer, f"confirmed as read: {why}")
@@ -198,15 +269,12 @@ async def correct(
     conn: asyncpg.Connection, officer: User, tps: str, numbers: Mapping[str, int], reason: str
 ) -> Correction:
     """Propose new numbers; they are published only once a second officer approves them."""
-    why = _reason(reason)
-    unknown = sorted(set(numbers) - set(PAGE_OF))
-    if unknown:
-        raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
+    why = workflow.reason_given(reason)
     async with conn.transaction():
         await _holding(conn, officer, tps)
         current = await store.load(conn, tps, lock=True)
         assert current is not None
-        if await _open_correction(conn, tps) is not None:
+        if await open_correction(conn, tps) is not None:
             raise Conflict(f"TPS {tps} already has a correction waiting for approval")
         if all(current.numbers.get(k) == v for k, v in numbers.items()):
             raise InvalidInput("these are the numbers already there: confirm them instead of correcting")
@@ -237,41 +305,41 @@ async def decide(
     conn: asyncpg.Connection, officer: User, tps: str, *, approve: bool, reason: str
 ) -> store.TpsResult:
     """A second officer approves (published) or rejects (back to review) an open correction."""
-    why = _reason(reason)
+    why = workflow.reason_given(reason)
     async with conn.transaction():
         await _holding(conn, officer, tps)
-        open_ = await _open_correction(conn, tps)
+        open_ = await open_correction(conn, tps)
         if open_ is None:
             raise Conflict(f"TPS {tps} has no correction waiting for approval")
-        if open_["proposed_by"] == officer.id:
+        if open_.proposed_by == officer.username:
             raise Forbidden(
                 "four eyes: a correction is approved or rejected by another officer, not its author"
             )
         await conn.execute(
             "UPDATE correction SET decided_by = $2, decided_at = now(), approved = $3, decision_reason = $4 "
             "WHERE id = $1",
-            open_["id"],
+            open_.id,
             officer.id,
             approve,
             why,
         )
         if approve:
             return await workflow.publish(
-                conn, tps, officer, f"correction by {open_['username']} approved: {why}"
+                conn, tps, officer, f"correction by {open_.proposed_by} approved: {why}"
             )
         return await store.transition(
             conn,
             tps,
             TpsState.NEEDS_REVIEW,
-            numbers=msgspec.json.decode(open_["numbers_before"], type=dict[str, int]),
+            numbers=open_.numbers_before,
             actor_user=officer.id,
-            reason=f"correction by {open_['username']} rejected: {why}",
+            reason=f"correction by {open_.proposed_by} rejected: {why}",
         )
 
 
 async def request_retake(conn: asyncpg.Connection, officer: User, tps: str, page: int, reason: str) -> Retake:
     """Ask the KPPS for a new photo of a page; they see the reason on their phone."""
-    why = _reason(reason)
+    why = workflow.reason_given(reason)
     if page not in (1, 2, 3):
         raise InvalidInput("the form has pages 1, 2 and 3")
     async with conn.transaction():

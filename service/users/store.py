@@ -8,6 +8,7 @@ import asyncpg
 
 from service.errors import AuthenticationFailed, InvalidInput, NotFound
 from service.regions.codes import Level, level_of
+from service.regions.store import require_region
 from service.users.credentials import (
     DUMMY_HASH,
     hash_secret,
@@ -47,10 +48,8 @@ async def upsert_user(
         scope_level = Level.NASIONAL if scope_region is None else level_of(scope_region)
     if tps_code is not None and not await conn.fetchval("SELECT 1 FROM tps WHERE code = $1", tps_code):
         raise NotFound(f"TPS {tps_code} is not in the registry")
-    if scope_region is not None and not await conn.fetchval(
-        "SELECT 1 FROM region WHERE code = $1", scope_region
-    ):
-        raise NotFound(f"region {scope_region} is not in the registry")
+    if scope_region is not None:
+        await require_region(conn, scope_region)
     try:
         row = await conn.fetchrow(
             """

@@ -25,7 +25,7 @@ import redis
 from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import REPO, RUN_ID, Server, Synthetic, free_port, scratch_database
+from tests.conftest import REPO, RUN_ID, Server, Synthetic, bearer, free_port, scratch_database
 from tests.registry_files import kpu_registry
 
 PASSWORD = "test-secret-1234"
@@ -172,9 +172,7 @@ def worker(env: dict[str, str]) -> Iterator[Callable[[], WorkerProcess]]:
 
 
 def login(api: httpx.Client, username: str) -> dict[str, str]:
-    response = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+    return bearer(api, username, PASSWORD)
 
 
 @pytest.fixture(scope="module")

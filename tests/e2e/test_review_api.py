@@ -13,7 +13,7 @@ from service.regions.registry import import_registry
 from service.results import workflow
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import Server, scratch_database
+from tests.conftest import Server, bearer, scratch_database
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding
 
@@ -72,9 +72,7 @@ def api(review_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ht
 
 
 def login(api: httpx.Client, username: str) -> dict[str, str]:
-    response = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+    return bearer(api, username, PASSWORD)
 
 
 CALLS = [
