@@ -4,8 +4,10 @@ The service needs three calls: ``inspect`` when a photo is uploaded (its format 
 the header, or ``Unreadable`` with the reason), ``read_page`` for each photo (a ``PageReading``
 or a ``Rejected`` with the reason to retake it) and ``decode`` for the pages of one TPS
 together. The form's fields and arithmetic live in ``ocr.form`` for the service's checks.
+``crop_field`` cuts a field's boxes from a photo for the officer who reviews its reading.
 """
 
+from ocr.crop import crop_field
 from ocr.decode import DecodedField, TpsDecoding, decode
 from ocr.imagefile import ImageInfo, Unreadable, inspect
 from ocr.reader import VERSION, read_page
@@ -22,6 +24,7 @@ __all__ = [
     "Retake",
     "TpsDecoding",
     "Unreadable",
+    "crop_field",
     "decode",
     "inspect",
     "read_page",

@@ -24,7 +24,8 @@ from ocr.templates import PageTemplate, templates
 
 SCALE = 0.75
 """Straightened pages are 1500×2250: digit boxes ~44 px, like the photos' own resolution."""
-VERSION = "rekap-ocr 2"
+VERSION = "rekap-ocr 3"
+"""3: a field's ``quad`` frames its boxes (2 put it at three quarters of their place on the page)."""
 EDGE_SLACK = 0.35
 """Share of a box's width that may lie beyond the photo's edge."""
 
@@ -156,9 +157,11 @@ def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any
 
 
 def _quad(rects: list[tuple[int, int, int, int]], inverse: npt.NDArray[Any]) -> Quad:
+    """The boxes' corners in the photo; ``rects`` are on the page straightened at ``SCALE``,
+    ``inverse`` maps the template at scale 1."""
     x0, y0 = rects[0][0], rects[0][1]
     x1, y1 = rects[-1][0] + rects[-1][2], rects[-1][1] + rects[-1][3]
-    pts = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], np.float64)
+    pts = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], np.float64) / SCALE
     mapped = cv2.perspectiveTransform(pts, inverse)[0]
     a, b, c, d = ((round(float(x), 1), round(float(y), 1)) for x, y in mapped)
     return (a, b, c, d)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncpg
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import State
 
 from service.errors import InvalidInput
 from service.regions.codes import Level, level_of
+from service.review import crops
 from service.review import store as review
 from service.users.model import User
 
 CLAIM_MINUTES = 15
+CROP_CACHE = "private, max-age=3600"
+"""An officer's browser keeps a crop for the hour of a review; a retake changes it seldom."""
 
 
 class ClaimRequest(msgspec.Struct, frozen=True):
@@ -71,6 +75,18 @@ class ReviewController(Controller):
     @get("/{code:str}", summary="What needs deciding: each field as read, the broken rules, photos, requests")
     async def detail(self, db: asyncpg.Connection, current_user: User, code: str) -> review.ReviewDetail:
         return await review.detail(db, current_user, _tps(code))
+
+    @get(
+        "/{code:str}/crops/{field:str}",
+        summary="A field's three boxes cut from the current photo of its page (JPEG), beside its reading",
+        description="404 for a name that is not a field of the form, or a field with no photo read.",
+        media_type="image/jpeg",
+    )
+    async def crop(
+        self, db: asyncpg.Connection, state: State, current_user: User, code: str, field: str
+    ) -> Response[bytes]:
+        data = await crops.field_crop(db, state.photos, current_user, _tps(code), field)
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": CROP_CACHE})
 
     @post(
         "/{code:str}/confirm", summary="The numbers as read are right: sign off and publish", status_code=200

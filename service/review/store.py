@@ -15,11 +15,13 @@ import asyncpg
 import msgspec
 
 from ocr import DecodedField
+from ocr.form import PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import store, workflow
 from service.results.checks import Finding
 from service.results.states import TpsState
 from service.results.store import BALLOT
+from service.review import crops
 from service.users.model import Role, User
 
 
@@ -74,6 +76,9 @@ class ReviewDetail(msgspec.Struct, frozen=True, kw_only=True):
     """Each field as decoded (``value``) and as its boxes read (``read``): the fields the reader
     was unsure of or changed first, then the rest."""
     photos: list[ReviewPhoto]
+    crops: dict[str, str]
+    """Field name → address of a JPEG of its three boxes on the current photo, for the fields
+    whose boxes the reader found; in the form's order."""
     correction: Correction | None
     retakes: list[Retake]
     claimed_by: str | None
@@ -237,6 +242,7 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
     photos = await conn.fetch(
         "SELECT page, sha256 FROM current_page WHERE tps_code = $1 AND ballot = $2 ORDER BY page", tps, BALLOT
     )
+    boxes = await crops.located(conn, tps)
     return ReviewDetail(
         tps_code=tps,
         state=result.state.value,
@@ -244,6 +250,7 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
         findings=result.findings,
         fields=fields,
         photos=[ReviewPhoto(page=r["page"], url=f"/api/v1/photos/{r['sha256']}") for r in photos],
+        crops={name: crops.url(tps, name, boxes[name].sha256) for name in PAGE_OF if name in boxes},
         correction=await open_correction(conn, tps),
         retakes=await retakes(conn, tps),
         claimed_by=None if (holder := await claimed(conn, tps)) is None else holder.officer,
