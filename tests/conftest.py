@@ -4,6 +4,7 @@ and each test that writes gets a fresh copy of it."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -197,6 +198,35 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.unlink(missing_ok=True)
+
+
+class WorkerProcess:
+    """``rekap worker`` in its own process group, so that kill -9 takes its OCR processes too."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log = Path(tempfile.mkstemp(prefix="rekap-worker-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service.cli.main", "worker", "--processes", "1"],
+                cwd=REPO,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 @pytest.fixture

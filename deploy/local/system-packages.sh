@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages rekap needs, only those missing: Python's venv, Tesseract, the
-# Redis server program, wrk and nginx (for the API benchmark), and PostgreSQL when none is
-# reachable where the settings point.
+# Redis server program, wrk and nginx (for the API benchmark), Chromium (for the browser tests),
+# and PostgreSQL when none is reachable where the settings point.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -16,6 +16,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # rekap bench api loads the API and nginx (serving the same bytes) with wrk; its test runs it.
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# The browser tests drive Debian's Chromium with Playwright (tests/browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

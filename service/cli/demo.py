@@ -44,6 +44,9 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     base = f"http://{host}:{port}"
     print(
         f"\nrekap demo: {base}\n"
+        f"  results:  {base}/hasil          (public, nation down to each TPS)\n"
+        f"  KPPS:     {base}/kpps           (phone page: photograph the three pages)\n"
+        f"  officers: {base}/petugas        (review queue)\n"
         f"  health:   {base}/health\n"
         f"  API docs: {base}/schema\n"
         f"  regions:  {base}/api/v1/regions/34\n"

@@ -10,6 +10,8 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from service.db.migrations import discover
 from service.db.pool import create_pool
@@ -28,6 +30,7 @@ from service.regions.api import RegionController
 from service.review.api import ReviewController
 from service.settings import Settings
 from service.users.api import AuthController
+from service.web import pages
 
 
 async def provide_db(state: State) -> AsyncIterator[asyncpg.Connection]:
@@ -69,7 +72,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RecapController,
             ReviewController,
             PublicController,
+            pages.WebPages,
+            pages.static_files(),
         ],
+        template_config=TemplateConfig(
+            directory=pages.TEMPLATES, engine=JinjaTemplateEngine, engine_callback=pages.configure
+        ),
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -25,6 +26,7 @@ from service.errors import (
     StorageFull,
     TooManyAttempts,
 )
+from service.web.pages import wants_page
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,20 @@ def _status(exc: RekapError) -> int:
     return 400
 
 
+PAGE_TITLES = {
+    400: "Alamat tidak valid",
+    401: "Silakan masuk",
+    403: "Tidak diizinkan",
+    404: "Tidak ditemukan",
+    429: "Terlalu banyak permintaan",
+    503: "Server sedang sibuk",
+}
+"""What a web page (rather than the API) says first when it fails; the message follows."""
+
+
 def _respond(
     request: Request[Any, Any, Any], status: int, body: ErrorBody, retry_after: int | None = None
-) -> Response[ErrorBody]:
+) -> Response[Any]:
     if retry_after is None and status in (503, 507):
         retry_after = RETRY_AFTER_S
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
@@ -71,10 +84,14 @@ def _respond(
         # A refusal may come before the body was read (a photo sent without a valid login): the
         # connection cannot be reused then, so say so rather than let the client's next request fail.
         headers["Connection"] = "close"
+    if wants_page(request):
+        title = PAGE_TITLES.get(status, "Permintaan tidak dapat dipenuhi")
+        context = {"status": status, "title": title, "message": body.message}
+        return Template("galat.html", context=context, status_code=status, headers=headers)
     return Response(body, status_code=status, headers=headers)
 
 
-def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[ErrorBody]:
+def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[Any]:
     body = ErrorBody(
         error=type(exc).__name__,
         message=exc.message,
@@ -84,7 +101,7 @@ def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[Er
     return _respond(request, _status(exc), body, retry_after)
 
 
-def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     details: list[dict[str, object]] | None = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         details = [dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra]
@@ -102,7 +119,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     )
 
 
-def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("dependency unavailable: %r", exc)
     return _respond(
         request,

@@ -5,7 +5,7 @@ live feed of what changed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,8 +17,9 @@ from litestar.response.sse import ServerSentEventMessage
 
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
-from service.public import examples, export, kpu, nist, results
+from service.public import documents, examples, export, kpu, nist
 from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since, headers
+from service.public.documents import Document
 from service.regions.codes import Level, level_of
 from service.regions.store import require_region
 
@@ -38,17 +39,12 @@ def _answer(
     return Response(cached.body, media_type="application/json", headers=sent)
 
 
-async def _current(
-    request: Request[Any, Any, Any],
-    key: str,
-    code: str,
-    build: Callable[[asyncpg.Connection], Awaitable[Any]],
-) -> Response[bytes]:
+async def _current(request: Request[Any, Any, Any], document: Document) -> Response[bytes]:
     """The current document, remembered for the fast path under the request's path."""
     cache: PublicCache = request.app.state.public
-    cached = await cache.get(key, code, build)
+    cached = await cache.get(*document)
     if not request.url.query:
-        cache.remember(request.url.path, key)
+        cache.remember(request.url.path, document.key)
     return _answer(request, cached)
 
 
@@ -79,8 +75,8 @@ class PublicController(Controller):
         responses=examples.REGION_RESPONSES,
     )
     async def region(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
-        region = _region_code(code)
-        return await _current(request, f"region:{code}", code, lambda c: results.region(c, region))
+        _region_code(code)
+        return await _current(request, documents.region(code))
 
     @get(
         "/api/v1/public/ppwp/v/{version:int}/regions/{code:str}",
@@ -92,13 +88,13 @@ class PublicController(Controller):
     async def versioned_region(
         self, request: Request[Any, Any, Any], state: State, version: int, code: str
     ) -> Response[bytes] | Redirect:
-        region = _region_code(code)
+        _region_code(code)
         cache: PublicCache = state.public
         if version > cache.version:
             await cache.refresh()  # another API process may have seen it first
             if version > cache.version:
                 raise NotFound(f"version {version} does not exist yet; the current one is {cache.version}")
-        cached = await cache.get(f"region:{code}", code, lambda c: results.region(c, region))
+        cached = await cache.get(*documents.region(code))
         if cached.version > version:
             # The region may have changed after that version; its current document has an address too.
             return Redirect(f"/api/v1/public/ppwp/v/{cached.version}/regions/{code}", status_code=307)
@@ -137,7 +133,7 @@ class PublicController(Controller):
     async def tps(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
         if level_of(code) is not Level.TPS:
             raise InvalidInput(f"{code} is not a TPS code: a TPS has 13 digits")
-        return await _current(request, f"tps:{code}", code, lambda c: results.tps(c, code))
+        return await _current(request, documents.tps(code))
 
     @get(
         "/api/v1/public/photos/{sha256:str}",
@@ -166,7 +162,7 @@ class PublicController(Controller):
         responses=examples.KPU_AGGREGATE_RESPONSES,
     )
     async def kpu_nation(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        return await _current(request, "kpu:nation", NATION, lambda c: kpu.aggregate(c, None))
+        return await _current(request, Document("kpu:nation", NATION, lambda c: kpu.aggregate(c, None)))
 
     @get(
         "/pemilu/hhcw/ppwp/{path:path}",
@@ -176,8 +172,8 @@ class PublicController(Controller):
     async def kpu_node(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         code = kpu.path_code(_json_path(path))
         if level_of(code) is Level.TPS:
-            return await _current(request, f"kpu:tps:{code}", code, lambda c: kpu.tps(c, code))
-        return await _current(request, f"kpu:{code}", code, lambda c: kpu.aggregate(c, code))
+            return await _current(request, Document(f"kpu:tps:{code}", code, lambda c: kpu.tps(c, code)))
+        return await _current(request, Document(f"kpu:{code}", code, lambda c: kpu.aggregate(c, code)))
 
     @get(
         "/wilayah/pemilu/ppwp/{path:path}",
@@ -187,7 +183,9 @@ class PublicController(Controller):
     async def kpu_wilayah(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         parts = _json_path(path)
         code = None if parts == ["0"] else kpu.path_code(parts)
-        return await _current(request, f"wilayah:{code}", code or NATION, lambda c: kpu.wilayah(c, code))
+        return await _current(
+            request, Document(f"wilayah:{code}", code or NATION, lambda c: kpu.wilayah(c, code))
+        )
 
     @get(
         "/api/v1/public/ppwp/export/{filename:str}",

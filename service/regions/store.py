@@ -75,7 +75,7 @@ def _tps(row: asyncpg.Record) -> TpsRef:
     )
 
 
-async def _path(conn: asyncpg.Connection, code: str) -> list[RegionRef]:
+async def path_of(conn: asyncpg.Connection, code: str) -> list[RegionRef]:
     prefixes = [code[:n] for level, n in CODE_LENGTHS.items() if 0 < n < len(code)]
     rows = await conn.fetch(
         "SELECT code, name, level FROM region WHERE code = ANY($1::text[]) ORDER BY level", prefixes
@@ -101,7 +101,7 @@ async def node(conn: asyncpg.Connection, code: str) -> RegionNode | TpsNode:
     row = await conn.fetchrow("SELECT code, name, level FROM region WHERE code = $1", code)
     if row is None:
         raise NotFound(f"there is no {level.title} with code {code}")
-    path = await _path(conn, code)
+    path = await path_of(conn, code)
     if level is Level.DESA:
         tps = await conn.fetch(
             "SELECT code, number, name, dpt_l, dpt_p, dpt_j, dpt_synthetic FROM tps "
@@ -123,7 +123,7 @@ async def _tps_node(conn: asyncpg.Connection, code: str) -> TpsNode:
     if row is None:
         raise NotFound(f"there is no TPS with code {code}")
     tps = _tps(row)
-    return TpsNode(**msgspec.structs.asdict(tps), level=Level.TPS.label, path=await _path(conn, code))
+    return TpsNode(**msgspec.structs.asdict(tps), level=Level.TPS.label, path=await path_of(conn, code))
 
 
 def _fields(row: asyncpg.Record) -> dict[str, Any]:

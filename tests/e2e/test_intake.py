@@ -4,12 +4,8 @@ and a Redis server of this module's own (so that it can be restarted)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -25,7 +21,7 @@ import redis
 from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import REPO, RUN_ID, Server, Synthetic, bearer, free_port, scratch_database
+from tests.conftest import RUN_ID, Server, Synthetic, WorkerProcess, bearer, free_port, scratch_database
 from tests.registry_files import kpu_registry
 
 PASSWORD = "test-secret-1234"
@@ -65,35 +61,6 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
             self.process = None
-
-
-class WorkerProcess:
-    """``rekap worker`` in its own process group, so that kill -9 takes its OCR processes too."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.log = Path(tempfile.mkstemp(prefix="rekap-worker-", suffix=".log")[1])
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "service.cli.main", "worker", "--processes", "1"],
-                cwd=REPO,
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,270 @@
+"""The three journeys of the web pages in real headless Chromium, against a real server, OCR worker,
+PostgreSQL and Redis: a KPPS sends the three pages from a phone (the connection dropping on the
+way), two recap officers resolve a TPS whose numbers do not add up, and the public follows the
+results from the nation down to the TPS."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import cv2
+import httpx
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from service.regions.registry import import_registry
+from service.users.model import Role
+from service.users.store import upsert_user
+from tests.browser.conftest import DESKTOP, PHONE, Screenshots
+from tests.conftest import Server, Synthetic, WorkerProcess, bearer, scratch_database
+from tests.registry_files import kpu_registry
+
+PASSWORD = "journey-pass-1"
+PHONED = "3404072001001"
+"""The TPS whose KPPS photographs the form in the first journey."""
+HELD = "3404072001002"
+"""Photographed with page 2 of another TPS's form: its numbers cannot add up."""
+DESA = HELD[:10]
+OFFICERS = ("ppk.depok", "ppk2.depok")
+READ_S = 90_000
+
+
+@pytest.fixture(scope="module")
+async def journey_db(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await import_registry(conn, kpu_registry(tmp_path_factory.mktemp("journeys")))
+            for tps in (PHONED, HELD):
+                await upsert_user(
+                    conn,
+                    username=f"kpps.{tps}",
+                    display_name=f"KPPS {tps}",
+                    role=Role.KPPS,
+                    secret=PASSWORD,
+                    tps_code=tps,
+                )
+            for n, username in enumerate(OFFICERS, start=1):
+                await upsert_user(
+                    conn,
+                    username=username,
+                    display_name=f"Petugas PPK Depok {n}",
+                    role=Role.OFFICER,
+                    secret=PASSWORD,
+                    scope_region="340407",
+                )
+        finally:
+            await conn.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def site(journey_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {
+        "REKAP_DATABASE_URL": journey_db,
+        "REKAP_STORAGE_DIR": str(tmp_path_factory.mktemp("journey-photos")),
+        "REKAP_REDIS_PREFIX": f"test-journeys-{uuid.uuid4().hex[:8]}",
+    }
+    server = Server(env)
+    worker = WorkerProcess(env)
+    try:
+        server.wait_until_listening()
+        yield server.url
+    finally:
+        worker.stop()
+        worker.log.unlink(missing_ok=True)
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(site: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site, timeout=30) as client:
+        yield client
+
+
+def wait_for(check: Any, what: str, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.2)
+    raise TimeoutError(f"waited {timeout} s for {what}")
+
+
+@pytest.fixture(scope="module")
+def held(api: httpx.Client, synthetic: Synthetic) -> dict[str, int]:
+    """HELD sent through the API with page 2 of the other synthetic TPS, and read by the worker;
+    returns the true numbers of its own form, which the officers restore."""
+    other, own = sorted(synthetic.values)
+    kpps = bearer(api, f"kpps.{HELD}", PASSWORD)
+    for page, source in ((1, own), (2, other), (3, own)):
+        sent = api.post(
+            f"/api/v1/tps/{HELD}/ppwp/photos",
+            content=synthetic.page(source, page).read_bytes(),
+            headers={**kpps, "Content-Type": "image/jpeg"},
+            params={"page": page},
+        )
+        assert sent.status_code == 201, sent.text
+
+    def flagged() -> bool:
+        pages = api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["pages"]
+        states = {p["state"] for p in pages}
+        return "needs_review" in states and states <= {"needs_review", "verified"}
+
+    wait_for(flagged, "the worker to read HELD and hold it for review")
+    return synthetic.values[own]
+
+
+async def log_in(page: Page, username: str) -> None:
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button")
+    await expect(page.locator("#who")).to_contain_text("Masuk sebagai")
+
+
+async def reload_until(page: Page, locator: Locator, text: str, timeout: float = 30) -> None:
+    """Public pages are plain HTML: reload until the published number shows."""
+    deadline = time.monotonic() + timeout
+    while (await locator.inner_text()).strip() != text:
+        assert time.monotonic() < deadline, f"{locator} never showed {text!r}"
+        await page.wait_for_timeout(300)
+        await page.reload()
+
+
+def angka(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+async def test_a_kpps_sends_the_three_pages_from_a_phone(
+    browser: Browser, site: str, api: httpx.Client, synthetic: Synthetic, screenshots: Screenshots
+) -> None:
+    truth_tps = sorted(synthetic.values)[0]
+    truth = synthetic.values[truth_tps]
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    await page.goto(f"{site}/kpps")
+    await screenshots.take(page, "1-login")
+    await log_in(page, f"kpps.{PHONED}")
+    await expect(page.locator("h1")).to_contain_text(PHONED)
+
+    def card(n: int) -> Locator:
+        return page.locator(f'.page[data-page="{n}"]')
+
+    for n in (1, 2):
+        await card(n).locator("input[type=file]").set_input_files(synthetic.page(truth_tps, n))
+    await expect(card(2).locator(".state")).not_to_have_text("Belum ada foto")
+    # The signal drops as the third page is sent: the phone says so and sends it once it is back.
+    await context.set_offline(True)
+    await card(3).locator("input[type=file]").set_input_files(synthetic.page(truth_tps, 3))
+    await expect(card(3).locator(".state")).to_contain_text("Gagal terkirim", timeout=10_000)
+    await expect(page.locator("#net")).to_be_visible()
+    await screenshots.take(page, "2-offline")
+    await context.set_offline(False)
+    for n in (1, 2, 3):
+        await expect(card(n).locator(".state")).to_have_text("Terverifikasi", timeout=READ_S)
+    await screenshots.take(page, "3-read")
+
+    kpps = bearer(api, f"kpps.{PHONED}", PASSWORD)
+    status = api.get(f"/api/v1/tps/{PHONED}/ppwp", headers=kpps).json()
+    assert [(p["page"], p["versions"]) for p in status["pages"]] == [(1, 1), (2, 1), (3, 1)]
+    read = {name: f["value"] for p in status["pages"] for name, f in p["fields"].items()}
+    assert read["suara_sah"] == truth["suara_sah"]
+
+    # An officer asks for a new photo of page 2: the phone shows why, until a new one is sent.
+    officer = bearer(api, OFFICERS[0], PASSWORD)
+    assert api.post(f"/api/v1/review/{PHONED}/claim", json={}, headers=officer).status_code == 200
+    why = "Halaman 2 terpotong di sisi kanan, foto ulang seluruh halaman"
+    asked = api.post(f"/api/v1/review/{PHONED}/retake", json={"page": 2, "reason": why}, headers=officer)
+    assert asked.status_code == 201, asked.text
+    await expect(card(2).locator(".retake")).to_contain_text(why, timeout=15_000)
+    await expect(card(1).locator(".retake")).to_be_hidden()
+    await screenshots.take(page, "4-retake-requested")
+    ok, again = cv2.imencode(
+        ".jpg", cv2.imread(str(synthetic.page(truth_tps, 2))), [cv2.IMWRITE_JPEG_QUALITY, 80]
+    )
+    assert ok
+    await (
+        card(2)
+        .locator("input[type=file]")
+        .set_input_files(
+            files=[{"name": "halaman2.jpg", "mimeType": "image/jpeg", "buffer": again.tobytes()}]
+        )
+    )
+    await expect(card(2).locator(".retake")).to_be_hidden(timeout=READ_S)
+    await expect(card(2).locator(".state")).to_have_text("Terverifikasi", timeout=READ_S)
+    await screenshots.take(page, "5-retaken")
+    await context.close()
+
+
+async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_totals(
+    browser: Browser, site: str, api: httpx.Client, held: dict[str, int], screenshots: Screenshots
+) -> None:
+    before = api.get(f"/api/v1/public/ppwp/regions/{DESA}").json()
+
+    # The first officer finds the TPS in the queue, sees the photo and the crops, and corrects it.
+    first = await (await browser.new_context(**DESKTOP)).new_page()
+    await first.goto(f"{site}/petugas")
+    await log_in(first, OFFICERS[0])
+    row = first.locator(f'tr[data-tps="{HELD}"]')
+    await expect(row).to_contain_text("Tinjauan")
+    await screenshots.take(first, "1-queue")
+    await row.locator("a").click()
+    await expect(first.locator(".claim")).to_contain_text("Anda pegang")
+    await expect(first.locator(".findings li").first).to_be_visible()
+    await expect(first.locator("tr.flagged").first).to_be_visible()
+    await expect(first.locator(".viewer .frame img")).to_have_attribute("src", re.compile(r"^blob:"))
+    await expect(first.locator("td.crop img").first).to_be_visible()
+    await first.click("[data-zoom='1']")
+    await expect(first.locator(".viewer .frame img")).to_have_attribute("style", "width: 150%;")
+    changed = {}
+    for name, value in held.items():
+        field = first.locator(f"#decide input[name={name}]")
+        if await field.count() and await field.input_value() != str(value):
+            await field.fill(str(value))
+            changed[name] = value
+    assert changed, "the held TPS showed its true numbers already"
+    await first.fill("#decide textarea[name=reason]", "Halaman 2 milik TPS lain; angka dari salinan C.Hasil")
+    await screenshots.take(first, "2-correcting")
+    await first.click("#decide button[value=correct]")
+    await expect(first.locator(".claim")).to_contain_text("Koreksi diusulkan")
+    await expect(first.locator("h1 .state")).to_have_text("Menunggu persetujuan petugas kedua")
+    await screenshots.take(first, "3-proposed")
+    # Nothing is published before a second officer approves.
+    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] is None
+
+    # The second officer sees what changed and approves it.
+    second = await (await browser.new_context(**DESKTOP)).new_page()
+    await second.goto(f"{site}/petugas")
+    await log_in(second, OFFICERS[1])
+    row = second.locator(f'tr[data-tps="{HELD}"]')
+    await expect(row).to_contain_text("Persetujuan koreksi")
+    await row.locator("a").click()
+    await expect(second.locator(".correction")).to_contain_text(f"Koreksi oleh {OFFICERS[0]}")
+    await expect(second.locator("#decide button[value=correct]")).to_be_hidden()
+    await second.fill("#decide textarea[name=reason]", "Sesuai foto halaman 1 dan 3 dan salinan")
+    await screenshots.take(second, "4-approving")
+    await second.click("#decide button[value=approve]")
+    await expect(second.locator(".claim")).to_contain_text("disetujui dan dipublikasikan")
+    await expect(second.locator("h1 .state")).to_have_text("Dipublikasikan")
+
+    # The public follows the results from the nation down to the TPS, on a phone.
+    public = await (await browser.new_context(**PHONE)).new_page()
+    await public.goto(f"{site}/hasil")
+    for code in (DESA[:2], DESA[:4], DESA[:6], DESA):
+        await public.click(f'a[href="/hasil/{code}"]')
+        await expect(public).to_have_url(f"{site}/hasil/{code}")
+    expected = before["suara_sah"] + held["suara_sah"]
+    await reload_until(public, public.locator("#suara-sah"), angka(expected))
+    await screenshots.take(public, "5-public-desa")
+    await public.click(f'a[href="/hasil/{HELD}"]')
+    await expect(public.locator(".state")).to_have_text("Dipublikasikan")
+    for name in ("suara_paslon_1", "suara_paslon_2", "suara_paslon_3", "suara_sah"):
+        await expect(public.locator(f'td[data-field="{name}"]')).to_have_text(str(held[name]))
+    await expect(public.locator(".photos img")).to_have_count(3)
+    await expect(public.locator(".history")).to_contain_text(OFFICERS[1])
+    await screenshots.take(public, "6-public-tps")
