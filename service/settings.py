@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A photo on the OCR queue longer than this without a reading is given to another worker.
     queue_claim_seconds: int = 60
     ocr_processes: int = 0
+    # 1: workers take a simulated page's numbers from the photo itself and skip the OCR
+    # (rekap simulate election-night --skip-ocr measures the rest of the system so).
+    simulated_ocr: int = 0
     login_max_failures: int = 5
     login_window_minutes: int = 15
 
@@ -149,6 +152,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_photo_mb": _between(1, 200),
     "queue_claim_seconds": _between(1, 3600),
     "ocr_processes": _between(0, 256),
+    "simulated_ocr": _between(0, 1),
     "login_max_failures": _between(1, 1000),
     "login_window_minutes": _between(1, 24 * 60),
 }

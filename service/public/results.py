@@ -138,7 +138,7 @@ async def _children(conn: asyncpg.Connection, code: str, level: Level) -> list[C
     expected = {
         r["code"]: r["n"]
         for r in await conn.fetch(
-            "SELECT left(code, $2) AS code, count(*) AS n FROM tps WHERE code LIKE $1 || '%' GROUP BY 1",
+            "SELECT code, tps AS n FROM region_tps_count WHERE code LIKE $1 || '%' AND length(code) = $2",
             code,
             n,
         )

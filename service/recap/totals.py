@@ -145,7 +145,7 @@ async def region_totals(conn: asyncpg.Connection, code: str | None) -> RegionTot
             BALLOT,
             prefix,
         )
-    expected = await conn.fetchval("SELECT count(*) FROM tps WHERE code LIKE $1 || '%'", prefix)
+    expected = await conn.fetchval("SELECT tps FROM region_tps_count WHERE code = $1", prefix) or 0
     if code is not None and not expected:
         await require_region(conn, code)
     sums = [0 if row is None else int(row[i] or 0) for i in range(len(COLUMNS))]
