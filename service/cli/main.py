@@ -7,13 +7,27 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from service.cli import audit, bench, check, db, demo, ocr, recap, regions, serve, tps, users, worker
+from service.cli import (
+    audit,
+    bench,
+    check,
+    db,
+    demo,
+    ocr,
+    recap,
+    regions,
+    serve,
+    simulate,
+    tps,
+    users,
+    worker,
+)
 from service.cli.report import print_bad_lines
 from service.errors import RekapError
 from service.regions.files import ImportRejected
 from service.settings import Settings, SettingsError
 
-_MODULES = (db, regions, tps, users, serve, worker, recap, check, audit, demo, ocr, bench)
+_MODULES = (db, regions, tps, users, serve, worker, recap, check, audit, demo, ocr, bench, simulate)
 
 
 def parser() -> argparse.ArgumentParser:

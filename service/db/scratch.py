@@ -14,12 +14,16 @@ from service.db.pool import quote_ident
 
 
 @asynccontextmanager
-async def scratch_database(database_url: str, purpose: str) -> AsyncIterator[str]:
-    """The URL of a new, migrated database beside ``database_url``'s, named for ``purpose``."""
+async def scratch_database(
+    database_url: str, purpose: str, *, template: str | None = None
+) -> AsyncIterator[str]:
+    """The URL of a new, migrated database beside ``database_url``'s, named for ``purpose``; a copy
+    of the database ``template`` if given (nobody may be connected to it meanwhile)."""
     parts = urlsplit(database_url)
     name = f"rekap_{purpose}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    await admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    copy = f" TEMPLATE {quote_ident(template)}" if template else ""
+    await admin.execute(f"CREATE DATABASE {quote_ident(name)}{copy}")
     url = urlunsplit(parts._replace(path=f"/{name}"))
     try:
         conn = await asyncpg.connect(url)

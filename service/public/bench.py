@@ -15,15 +15,10 @@ import asyncio
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -33,6 +28,7 @@ import msgspec
 from service.db.pool import acquire
 from service.db.scratch import scratch_database
 from service.errors import InvalidInput
+from service.processes import REKAP, free_port, running, wait_for
 from service.recap.bench import publish
 
 KECAMATAN = "340101"
@@ -92,13 +88,6 @@ def tools() -> tuple[str, str]:
     return wrk, nginx
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _region(conn: asyncpg.Connection) -> list[str]:
     await conn.execute(
         """
@@ -124,35 +113,6 @@ async def _region(conn: asyncpg.Connection) -> list[str]:
         TPS_PER_DESA,
     )
     return [r["code"] for r in rows]
-
-
-@contextmanager
-def _running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited:\n{log.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing answered at {url} within 60 s:\n{log.read_text()}")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -240,18 +200,9 @@ async def _measure(
         "REKAP_LOG_LEVEL": "warning",
     }
     api = f"http://127.0.0.1:{api_port}"
-    serve = [
-        sys.executable,
-        "-m",
-        "service.cli.main",
-        "serve",
-        "--port",
-        str(api_port),
-        "--workers",
-        str(workers),
-    ]
-    with _running(serve, env, root / "api.log") as server:
-        _wait_for(api + NODE, server, root / "api.log")
+    serve = [*REKAP, "serve", "--port", str(api_port), "--workers", str(workers)]
+    with running(serve, env, root / "api.log") as server:
+        wait_for(api + NODE, server, root / "api.log")
         async with httpx.AsyncClient() as client:
             body = (await client.get(api + NODE)).content
         www = root / "www" / NODE.lstrip("/")
@@ -273,8 +224,8 @@ async def _measure(
             "-g",
             "daemon off;",
         ]
-        with _running(command, env, root / "nginx.log") as static:
-            _wait_for(f"http://127.0.0.1:{nginx_port}{NODE}", static, root / "nginx.log")
+        with running(command, env, root / "nginx.log") as static:
+            wait_for(f"http://127.0.0.1:{nginx_port}{NODE}", static, root / "nginx.log")
             _wrk(wrk, api + NODE, connections, 1)  # warm every API process
             rps, p99, errors = _wrk(wrk, api + NODE, connections, duration)
             nginx_rps, nginx_p99, _ = _wrk(wrk, f"http://127.0.0.1:{nginx_port}{NODE}", connections, duration)

@@ -1,0 +1,37 @@
+"""``rekap simulate election-night`` end to end on a small registry: a real API and worker, uploads
+that skip the OCR, readers, and the national totals equal to the sum of what was sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from tests.conftest import rekap
+from tests.registry_files import kpu_registry
+
+
+def test_a_small_election_night_adds_up(tmp_path: Path) -> None:
+    registry = kpu_registry(tmp_path)
+    done = rekap(
+        "simulate", "election-night", "--registry", str(registry), "--tps", "4", "--rate", "20",
+        "--readers", "2", "--skip-ocr", "--ocr-processes", "1", "--json",
+        timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = msgspec.json.decode(done.stdout)
+    assert report["tps_registry"] == 4
+    assert report["uploads"]["statuses"] == {"201": 12}
+    assert report["published_tps"] == 4
+    assert report["totals_match"] and report["national"] == report["expected"]
+    assert report["expected"]["suara_sah"] > 0
+    assert report["readers"]["count"] > 0 and set(report["readers"]["statuses"]) == {"200"}
+    assert report["samples"], "the queue and publication are sampled while it runs"
+
+
+def test_the_simulation_refuses_bad_options_in_words(tmp_path: Path) -> None:
+    done = rekap("simulate", "election-night", "--tps", "0")
+    assert done.returncode != 0 and "--tps must be 1 to 1,000,000" in done.stderr
+    missing = rekap("simulate", "election-night", "--registry", str(tmp_path / "none.csv"))
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    assert "Traceback" not in done.stderr + missing.stderr
