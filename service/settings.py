@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     simulated_ocr: int = 0
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Addresses (or CIDR networks, comma-separated) of proxies in front of the API, such as the
+    # nginx cache: from them, the client is the address X-Forwarded-For names before them.
+    trusted_proxies: str = ""
 
     @property
     def storage_path(self) -> Path:
@@ -72,6 +76,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def ocr_process_count(self) -> int:
         """``ocr_processes = 0`` means one per CPU core (OCR is CPU-bound)."""
         return self.ocr_processes or (os.cpu_count() or 1)
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        items = (n.strip() for n in self.trusted_proxies.split(","))
+        return tuple(ip_network(n, strict=False) for n in items if n)
 
     @property
     def max_photo_bytes(self) -> int:
@@ -135,6 +144,16 @@ def _not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _networks(value: str) -> str | None:
+    for item in (n.strip() for n in value.split(",")):
+        if item:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                return f"{item!r} is not an address or network (e.g. 10.0.0.0/8, 127.0.0.1)"
+    return None
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "database_url": _url(("postgresql", "postgres")),
     "redis_url": _url(("redis", "rediss")),
@@ -155,4 +174,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "simulated_ocr": _between(0, 1),
     "login_max_failures": _between(1, 1000),
     "login_window_minutes": _between(1, 24 * 60),
+    "trusted_proxies": _networks,
 }

@@ -15,7 +15,9 @@ import msgspec
 
 from service.errors import MigrationError
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+_PACKAGED = Path(__file__).resolve().parent / "sql"
+"""Where a built wheel puts the repository's sql/ (pyproject.toml's force-include)."""
+SQL_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "sql"
 _FILE_NAME = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
 # Any constant: serialises concurrent migrators (two API workers starting at once).
 _LOCK_KEY = 0x72656B6170

@@ -18,7 +18,7 @@ from service.db.pool import create_pool
 from service.db.redis import redis_client
 from service.http.auth import provide_current_user
 from service.http.errors import HANDLERS
-from service.http.health import health
+from service.http.health import health, live
 from service.photos.api import PhotoController
 from service.photos.queue import OcrQueue
 from service.photos.storage import PhotoStore
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            live,
             RegionController,
             AuthController,
             PhotoController,

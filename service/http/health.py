@@ -1,4 +1,6 @@
-"""``/health``: whether this API process can do its work (database, Redis, schema up to date)."""
+"""``/health``: whether this API process can do its work (database, Redis, schema up to date), for
+a load balancer's readiness; ``/health/live``: whether the process itself answers, for a restart
+policy (a database outage is not cured by restarting the API)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,11 @@ async def health(state: State) -> Response[Health]:
     )
 
 
+@get("/health/live", summary="The process answers (whatever its database and Redis)", tags=["operations"])
+async def live() -> Response[dict[str, str]]:
+    return Response({"status": "alive"}, headers={"Cache-Control": "no-store"})
+
+
 async def _database(state: State) -> tuple[Check, Check]:
     try:
         async with state.pool.acquire(timeout=3) as conn:
@@ -51,6 +58,11 @@ async def _database(state: State) -> tuple[Check, Check]:
     database = Check(ok=True, detail="reachable")
     if current.current:
         return database, Check(ok=True, detail=f"{len(current.applied)} applied, none pending")
+    if not current.pending and not current.edited:
+        # Migrations are additive: the code of the previous release keeps working during an upgrade.
+        return database, Check(
+            ok=True, detail=f"the database has newer migrations {current.missing}: an upgrade is under way"
+        )
     return database, Check(
         ok=False,
         detail=f"pending {current.pending}, edited {current.edited}, unknown {current.missing}: "

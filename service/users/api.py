@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 
+from service.http.clients import client_address
 from service.settings import Settings
 from service.users import store
 from service.users.model import User
@@ -46,7 +47,7 @@ class AuthController(Controller):
         settings: Settings,
     ) -> LoginResponse:
         username = data.username.strip().lower()
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request, settings.trusted_networks)
         throttle = LoginThrottle(state.redis, settings)
         await throttle.attempt(username, client)
         token, expires_at, user = await store.login(

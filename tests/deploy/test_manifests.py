@@ -419,7 +419,7 @@ def test_api_probes_ask_real_routes(app: Litestar) -> None:
         assert probe["port"] in ports, kind
     # Ready only with PostgreSQL, Redis and the schema; alive even without them (a restart would not help).
     assert probes["readinessProbe"]["path"] == "/health"
-    assert probes["livenessProbe"]["path"] != "/health"
+    assert probes["livenessProbe"]["path"] == probes["startupProbe"]["path"] == "/health/live"
 
 
 def test_kubernetes_nginx_runs_deploy_nginx_conf() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -162,7 +163,57 @@ def test_without_a_database_health_is_503_and_reads_are_503_with_retry_after(
     health = httpx.get(server.url + "/health", timeout=10)
     assert health.status_code == 503
     assert health.json()["database"]["ok"] is False
+    assert httpx.get(server.url + "/health/live", timeout=10).json() == {"status": "alive"}
     read = httpx.get(server.url + "/api/v1/regions/34", timeout=10)
     assert read.status_code == 503
     assert read.headers["retry-after"] == "5"
     assert "try again shortly" in read.json()["message"]
+
+
+async def test_a_database_migrated_by_a_newer_release_keeps_this_one_ready(
+    template_db: str, server_factory: type[Server]
+) -> None:
+    """A rolling upgrade: the new release's migration has run, the old API pods keep serving."""
+    async with scratch_database(template=template_db) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO schema_migration (version, name, checksum) VALUES (999, 'from_the_future', 'x')"
+            )
+        finally:
+            await conn.close()
+        server = server_factory({"REKAP_DATABASE_URL": url})
+        server.wait_until_listening()
+        health = httpx.get(server.url + "/health", timeout=10)
+        assert health.status_code == 200, health.text
+        assert "newer migrations [999]" in health.json()["migrations"]["detail"]
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_proxy_failed_logins_are_counted_per_client(
+    loaded_db: str, server_factory: type[Server], trusted: bool
+) -> None:
+    """Behind the nginx cache every login comes from nginx: trusted, X-Forwarded-For names the
+    phone, so one phone's failures do not lock out the others; untrusted, the header is ignored
+    (anyone can write it)."""
+    env = {
+        "REKAP_DATABASE_URL": loaded_db,
+        "REKAP_LOGIN_MAX_FAILURES": "2",
+        "REKAP_REDIS_PREFIX": f"test-proxy-{uuid.uuid4().hex[:8]}",
+    }
+    if trusted:
+        env["REKAP_TRUSTED_PROXIES"] = "10.0.0.0/8, 127.0.0.1"
+    server = server_factory(env)
+    server.wait_until_listening()
+
+    def login(phone: str) -> int:
+        response = httpx.post(
+            server.url + "/api/v1/auth/login",
+            json={"username": "kpps.3404072001001", "password": "wrong-guess"},
+            headers={"X-Forwarded-For": f"{phone}, 10.1.2.3"},
+            timeout=10,
+        )
+        return response.status_code
+
+    assert [login("203.0.113.5") for _ in range(3)] == [401, 401, 429]
+    assert login("203.0.113.6") == (401 if trusted else 429)

@@ -17,6 +17,8 @@ def test_values_are_read_and_converted_from_the_environment() -> None:
     settings = Settings.from_env({"REKAP_PORT": "9000", "REKAP_STORAGE_DIR": "/srv/photos", "HOME": "/root"})
     assert settings.port == 9000
     assert settings.storage_dir == "/srv/photos"
+    proxies = Settings.from_env({"REKAP_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}).trusted_networks
+    assert [str(n) for n in proxies] == ["10.0.0.0/8", "127.0.0.1/32"]
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,11 @@ def test_values_are_read_and_converted_from_the_environment() -> None:
         ({"REKAP_LOG_LEVEL": "loud"}, "REKAP_LOG_LEVEL", "one of debug"),
         ({"REKAP_STORAGE_DIR": " "}, "REKAP_STORAGE_DIR", "must not be empty"),
         ({"REKAP_DATABSE_URL": "postgresql://x/y"}, "REKAP_DATABSE_URL", "unknown setting"),
+        (
+            {"REKAP_TRUSTED_PROXIES": "10.0.0.0/8, nginx"},
+            "REKAP_TRUSTED_PROXIES",
+            "'nginx' is not an address",
+        ),
     ],
 )
 def test_a_malformed_value_names_its_variable(env: dict[str, str], variable: str, fragment: str) -> None:
