@@ -93,6 +93,9 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     expected: dict[str, int]
     national: dict[str, int]
     totals_match: bool
+    database_bytes_per_tps: int
+    """Growth of the database over the run (photos' records, readings, results, audit, totals)
+    per TPS sent; the photos' bytes are on the photo store, not here."""
 
 
 def _latency(values: list[float], statuses: dict[int, int], seconds: float) -> Latency:
@@ -250,6 +253,7 @@ class _Night:
     async def run(
         self, queue: OcrQueue, pool: asyncpg.Pool, registry: int, say: Callable[[str], None]
     ) -> Report:
+        size_before = int(await pool.fetchval("SELECT pg_database_size(current_database())"))
         start = time.perf_counter()
         stop = asyncio.Event()
         readers = [asyncio.create_task(self._reader(stop, i)) for i in range(self.options.readers)]
@@ -262,6 +266,7 @@ class _Night:
         stop.set()
         await asyncio.gather(*readers, sampler)
         published = int(await pool.fetchval("SELECT count(*) FROM tps_result WHERE state = 'published'"))
+        grown = int(await pool.fetchval("SELECT pg_database_size(current_database())")) - size_before
         return Report(
             tps_registry=registry,
             options=self.options,
@@ -276,6 +281,7 @@ class _Night:
             expected=self.expected,
             national=national,
             totals_match=national == self.expected,
+            database_bytes_per_tps=grown // max(self.sent, 1),
         )
 
     async def _upload_all(self, start: float) -> None:
