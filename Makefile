@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-packages services stop-services demo test lint
+.PHONY: setup system-packages services stop-services demo test lint chaos
 
 setup: system-packages $(VENV)/.installed
 
@@ -31,3 +31,8 @@ lint: setup
 
 test: services lint
 	$(BIN)/pytest
+
+# Fault scenarios against a PostgreSQL, Redis and photo store of its own (tests/chaos); JSON summary.
+# Also part of `make test` (tests/chaos/test_chaos.py).
+chaos: setup
+	$(BIN)/python -m tests.chaos.run

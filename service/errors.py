@@ -38,6 +38,11 @@ class DependencyUnavailable(RekapError):
     """PostgreSQL or Redis cannot be reached; the client should retry later."""
 
 
+class DatabaseConnectionLost(DependencyUnavailable):
+    """PostgreSQL closed a connection while a request or job was using it (it restarted or
+    crashed): nothing uncommitted was kept, and the same request or job can be done again."""
+
+
 class MigrationError(RekapError):
     """The database schema cannot be brought up to date safely (an applied file was edited, ...)."""
 

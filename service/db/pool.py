@@ -9,10 +9,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from service.errors import DependencyUnavailable
+from service.errors import DatabaseConnectionLost, DependencyUnavailable
 from service.settings import Settings
 
-# What asyncpg raises when the server is down, restarting, shutting down or refusing us.
+# What asyncpg raises when the server is down, restarting, shutting down or refusing us, and
+# what ``acquire`` raises when the server closed a connection while it was in use.
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
@@ -20,6 +21,7 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.OperatorInterventionError,
     asyncpg.InvalidCatalogNameError,
     asyncpg.TooManyConnectionsError,
+    DatabaseConnectionLost,
 )
 
 # Connecting can also fail on a wrong host name, a closed port, ...
@@ -52,9 +54,29 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
 
 @asynccontextmanager
 async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the pool, typed as one (the pool's proxy forwards every call to it)."""
+    """A connection of the pool, typed as one (the pool's proxy forwards every call to it).
+
+    When the server closes it while it is held, its next use fails with asyncpg's generic
+    ``InterfaceError``; that becomes ``DatabaseConnectionLost``, an outage like the others.
+    """
     async with pool.acquire() as proxy:
-        yield cast(asyncpg.Connection, proxy)
+        conn = cast(asyncpg.Connection, proxy)
+        try:
+            yield conn
+        except asyncpg.InterfaceError as error:
+            if connection_lost(conn):
+                raise DatabaseConnectionLost(f"PostgreSQL closed the connection in use: {error}") from error
+            raise
+
+
+def connection_lost(conn: asyncpg.Connection) -> bool:
+    """Whether the server closed this connection, held from a pool. asyncpg then detaches it
+    from the pool's proxy at once, and every call on the proxy, this one too, raises
+    ``InterfaceError``: only the server's closing does that to a connection still held."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 @asynccontextmanager

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -14,10 +15,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from service.db.migrations import discover
-from service.db.pool import create_pool
+from service.db.pool import connection_lost, create_pool
 from service.db.redis import redis_client
 from service.http.auth import provide_current_user
-from service.http.errors import HANDLERS
+from service.http.errors import HANDLERS, note_connection_lost
 from service.http.health import health, live
 from service.photos.api import PhotoController
 from service.photos.queue import OcrQueue
@@ -33,9 +34,14 @@ from service.users.api import AuthController
 from service.web import pages
 
 
-async def provide_db(state: State) -> AsyncIterator[asyncpg.Connection]:
+async def provide_db(request: Request[Any, Any, Any], state: State) -> AsyncIterator[asyncpg.Connection]:
     async with state.pool.acquire(timeout=10) as conn:
-        yield conn
+        try:
+            yield conn
+        except asyncpg.InterfaceError:
+            if connection_lost(conn):  # the handler's error is answered as an outage
+                note_connection_lost(request)
+            raise
 
 
 def create_server(settings: Settings | None = None) -> FastPath:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -16,6 +17,7 @@ from service.db.pool import CONNECTION_ERRORS
 from service.errors import (
     AuthenticationFailed,
     Conflict,
+    DatabaseConnectionLost,
     DependencyUnavailable,
     Forbidden,
     InvalidInput,
@@ -131,10 +133,46 @@ def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
+def unstorable_text(
+    request: Request[Any, Any, Any], exc: asyncpg.CharacterNotInRepertoireError
+) -> Response[Any]:
+    """PostgreSQL keeps no NUL character in text: the sender's input, whatever field held it."""
+    message = "the request holds a NUL character (\\u0000), which no text in rekap may contain; remove it"
+    return _respond(request, 400, ErrorBody(error="InvalidInput", message=message))
+
+
+CONNECTION_LOST = "rekap.database_connection_lost"
+"""Set in the request's state when PostgreSQL closed the request's connection while it was used."""
+
+
+def note_connection_lost(request: Request[Any, Any, Any]) -> None:
+    request.state[CONNECTION_LOST] = True
+
+
+def database_interface_error(request: Request[Any, Any, Any], exc: asyncpg.InterfaceError) -> Response[Any]:
+    """asyncpg's generic client-side error: an outage when it is the request's connection that
+    the server closed (``provide_db`` notes it), a fault of rekap's otherwise."""
+    if request.state.get(CONNECTION_LOST):
+        lost = "the database restarted while rekap answered this request; send it again"
+        return rekap_error(request, DatabaseConnectionLost(lost))
+    return unexpected(request, exc)
+
+
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A fault of rekap: logged with its traceback (Litestar logs none outside debug mode), and
+    answered without internals."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "rekap failed to answer this request; the error is logged for its operators"
+    return _respond(request, 500, ErrorBody(error="InternalError", message=message))
+
+
 HANDLERS: dict[type[Exception], object] = {
+    Exception: unexpected,
     RekapError: rekap_error,
     HTTPException: http_error,
     RedisConnectionError: dependency_down,
     RedisTimeoutError: dependency_down,
+    asyncpg.CharacterNotInRepertoireError: unstorable_text,
     **{cls: dependency_down for cls in CONNECTION_ERRORS},
+    asyncpg.InterfaceError: database_interface_error,
 }

@@ -2,7 +2,9 @@
 
 A photo is durable before its row is committed: written to a temporary file in the target
 folder, fsynced, renamed into place, and the folder fsynced. Writing the same bytes twice is
-harmless (the rename replaces identical content).
+harmless (the rename replaces identical content), also at the same time: each writer has a
+temporary file of its own, so a retry sent while the first attempt is still being written
+cannot truncate the file that attempt is about to rename into place.
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import threading
 from pathlib import Path
 
-from service.errors import NotFound, StorageFull
+from service.errors import InvalidInput, NotFound, StorageFull
 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def photo_address(text: str) -> str:
+    """A photo's address as sent in a URL, checked before it names a file or reaches a query."""
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidInput("a photo's address is its SHA-256: 64 lowercase hexadecimal characters")
+    return text
 
 
 class PhotoStore:
@@ -31,7 +41,7 @@ class PhotoStore:
         target = self.path(sha256)
         if target.exists() and target.stat().st_size == len(data):
             return sha256
-        temporary = target.with_name(f".{sha256}.{os.getpid()}.tmp")
+        temporary = _temporary_for(target)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             with temporary.open("wb") as handle:
@@ -41,8 +51,8 @@ class PhotoStore:
             temporary.replace(target)
             _fsync_dir(target.parent)
         except OSError as error:
+            temporary.unlink(missing_ok=True)  # never a partial file left behind
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                temporary.unlink(missing_ok=True)
                 raise StorageFull(
                     "the photo store is full; the photo was not saved. Try again in a few minutes."
                 ) from error
@@ -54,6 +64,11 @@ class PhotoStore:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
             raise NotFound(f"photo {sha256} is not in the store") from None
+
+
+def _temporary_for(target: Path) -> Path:
+    """A name in the target's folder that no concurrent writer uses: this process and thread's."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def _fsync_dir(folder: Path) -> None:

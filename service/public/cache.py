@@ -24,6 +24,7 @@ import asyncpg
 import msgspec
 
 from service.db.pool import acquire
+from service.errors import DatabaseConnectionLost
 from service.public.results import data_version
 from service.recap import totals
 
@@ -103,7 +104,7 @@ class PublicCache:
 
     async def start(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
+        with contextlib.suppress(OSError, asyncpg.PostgresError, DatabaseConnectionLost):
             async with acquire(pool) as conn:
                 if self.apply:  # start from the current data: what is pending first
                     await totals.apply_all(conn, wait=False)
@@ -122,7 +123,7 @@ class PublicCache:
         while True:
             try:
                 await self.refresh()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, DatabaseConnectionLost) as error:
                 log.warning("public cache: cannot read changes (%r); serving what it holds", error)
             await asyncio.sleep(POLL_S)
 

@@ -1,0 +1,1 @@
+"""Chaos runs: faults injected into running rekap services (``python -m tests.chaos.run``)."""
