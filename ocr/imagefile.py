@@ -36,6 +36,8 @@ def sniff(data: bytes) -> tuple[str, int, int]:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         if len(data) < 24:
             raise Unreadable(Retake.DAMAGED, "PNG header is cut short")
+        if data[12:16] != b"IHDR":  # the size is read where the decoder reads it, or not at all
+            raise Unreadable(Retake.DAMAGED, "PNG does not begin with its header chunk")
         width, height = struct.unpack(">II", data[16:24])
         return "png", width, height
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":

@@ -19,6 +19,10 @@ import numpy.typing as npt
 from ocr.templates import HEIGHT, WIDTH, PageTemplate
 
 Points = npt.NDArray[Any]
+MAX_SQUARES = 400
+"""Solid squares beyond which parted marks are not paired: a page shows fewer than a hundred (87
+at most in the real and synthetic photos), a grid of dots thousands, whose pairs would keep a
+reader busy for minutes."""
 
 
 @dataclass(frozen=True)
@@ -71,17 +75,20 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, True))
         elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.45:
             out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, False))
+    if len(squares) > MAX_SQUARES:
+        return out  # a pattern, not a page: pairing would cost the square of their number
     # Blur or a coarse threshold can part the two squares where they touch: pair them up again.
     for (ax, ay, a), (bx, by, b) in itertools.combinations(squares, 2):
         dx, dy = bx - ax, by - ay
         if dy < 0:
             dx, dy = -dx, -dy
         side = (a + b) / 2
+        if abs(a - b) >= 0.3 * side or not 1.0 * side < np.hypot(dx, dy) < 1.9 * side:
+            continue
         # Corner to corner: √2 sides apart, at 45° give or take the photo's own turn (±25°).
-        turn = abs(np.degrees(np.arctan2(dy, abs(dx))) - 45)
-        diagonal = 1.0 * side < np.hypot(dx, dy) < 1.9 * side and turn < 25
-        known = any(abs(c.x - (ax + bx) / 2) < side and abs(c.y - (ay + by) / 2) < side for c in out)
-        if abs(a - b) < 0.3 * side and diagonal and not known:
+        if abs(np.degrees(np.arctan2(dy, abs(dx))) - 45) >= 25:
+            continue
+        if not any(abs(c.x - (ax + bx) / 2) < side and abs(c.y - (ay + by) / 2) < side for c in out):
             out.append(Candidate((ax + bx) / 2, (ay + by) / 2, 2 * side, dx > 0))
     return out
 

@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Addresses (or CIDR networks, comma-separated) of proxies in front of the API, such as the
     # nginx cache: from them, the client is the address X-Forwarded-For names before them.
     trusted_proxies: str = ""
+    # Photos one login may send in a minute: a TPS has three pages and a few retakes (photos/throttle.py).
+    uploads_per_minute: int = 30
 
     @property
     def storage_path(self) -> Path:
@@ -175,4 +177,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "login_max_failures": _between(1, 1000),
     "login_window_minutes": _between(1, 24 * 60),
     "trusted_proxies": _networks,
+    "uploads_per_minute": _between(1, 10_000),
 }

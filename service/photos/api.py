@@ -12,6 +12,8 @@ from litestar.params import Parameter
 from service.errors import InvalidInput, PhotoRejected
 from service.photos import intake
 from service.photos.model import Photo, TpsPhotos
+from service.photos.storage import photo_address
+from service.photos.throttle import UploadThrottle
 from service.regions.codes import InvalidCode, Level, level_of
 from service.settings import Settings
 from service.users.model import User
@@ -67,7 +69,8 @@ class PhotoController(Controller):
             "JPEG, PNG or WebP. 201 with the new photo once its bytes and record are durable; "
             "200 with the existing record when the same bytes were sent before (a retry). "
             "Optional page hint 1-3 as the form field or query parameter 'page'. "
-            "415: not a JPEG/PNG/WebP (HEIC named); 413: too large; 422: damaged or cut short."
+            "415: not a JPEG/PNG/WebP (HEIC named); 413: too large; 422: damaged or cut short; "
+            "429 with Retry-After: more uploads of this login in a minute than REKAP_UPLOADS_PER_MINUTE."
         ),
         status_code=201,
     )
@@ -82,6 +85,7 @@ class PhotoController(Controller):
     ) -> Response[Photo]:
         tps = _tps(code)
         intake.may_upload(current_user, tps)
+        await UploadThrottle(state.redis, settings).attempt(current_user)
         data, hint = await _upload(request, settings.max_photo_bytes)
         photo, created = await intake.accept(
             db, state.photos, state.queue, user=current_user, tps=tps, data=data, page_hint=_page_hint(hint)
@@ -100,9 +104,9 @@ class PhotoController(Controller):
     async def photo(
         self, db: asyncpg.Connection, state: State, current_user: User, sha256: str
     ) -> Response[bytes]:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise InvalidInput("a photo's address is its SHA-256: 64 lowercase hexadecimal characters")
-        data, media_type = await intake.photo_bytes(db, state.photos, user=current_user, sha256=sha256)
+        data, media_type = await intake.photo_bytes(
+            db, state.photos, user=current_user, sha256=photo_address(sha256)
+        )
         return Response(
             data,
             media_type=media_type,

@@ -17,6 +17,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
+from service.photos.storage import photo_address
 from service.public import documents, examples, export, kpu, nist
 from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since, headers
 from service.public.documents import Document
@@ -146,7 +147,7 @@ class PublicController(Controller):
             "SELECT p.media_type FROM photo p "
             "JOIN tps_result r ON r.tps_code = p.tps_code AND r.ballot = p.ballot "
             "WHERE p.sha256 = $1 AND r.state = 'published' LIMIT 1",
-            sha256,
+            photo_address(sha256),
         )
         if row is None:
             raise NotFound("no published photo has this address")

@@ -210,4 +210,7 @@ NIST_RESPONSES = {
     400: _error(400, "3404072001001 is a TPS; export its region (desa 3404072001) or ask /tps/3404072001001"),
     404: _error(404, "region 35 is not in the registry"),
 }
-PHOTO_RESPONSES = {404: _error(404, "no published photo has this address")}
+PHOTO_RESPONSES = {
+    400: _error(400, "a photo's address is its SHA-256: 64 lowercase hexadecimal characters"),
+    404: _error(404, "no published photo has this address"),
+}

@@ -136,6 +136,12 @@ async def reload_until(page: Page, locator: Locator, text: str, timeout: float =
         await page.reload()
 
 
+async def assert_fits(page: Page) -> None:
+    """Readable without sideways scrolling: nothing wider than the screen (tables scroll in their box)."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} is {width} px wide"  # type: ignore[index]
+
+
 def angka(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
@@ -148,6 +154,7 @@ async def test_a_kpps_sends_the_three_pages_from_a_phone(
     context = await browser.new_context(**PHONE)
     page = await context.new_page()
     await page.goto(f"{site}/kpps")
+    await assert_fits(page)
     await screenshots.take(page, "1-login")
     await log_in(page, f"kpps.{PHONED}")
     await expect(page.locator("h1")).to_contain_text(PHONED)
@@ -167,6 +174,7 @@ async def test_a_kpps_sends_the_three_pages_from_a_phone(
     await context.set_offline(False)
     for n in (1, 2, 3):
         await expect(card(n).locator(".state")).to_have_text("Terverifikasi", timeout=READ_S)
+    await assert_fits(page)
     await screenshots.take(page, "3-read")
 
     kpps = bearer(api, f"kpps.{PHONED}", PASSWORD)
@@ -229,6 +237,7 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
             changed[name] = value
     assert changed, "the held TPS showed its true numbers already"
     await first.fill("#decide textarea[name=reason]", "Halaman 2 milik TPS lain; angka dari salinan C.Hasil")
+    await assert_fits(first)
     await screenshots.take(first, "2-correcting")
     await first.click("#decide button[value=correct]")
     await expect(first.locator(".claim")).to_contain_text("Koreksi diusulkan")
@@ -260,6 +269,7 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
         await expect(public).to_have_url(f"{site}/hasil/{code}")
     expected = before["suara_sah"] + held["suara_sah"]
     await reload_until(public, public.locator("#suara-sah"), angka(expected))
+    await assert_fits(public)
     await screenshots.take(public, "5-public-desa")
     await public.click(f'a[href="/hasil/{HELD}"]')
     await expect(public.locator(".state")).to_have_text("Dipublikasikan")
@@ -267,4 +277,32 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
         await expect(public.locator(f'td[data-field="{name}"]')).to_have_text(str(held[name]))
     await expect(public.locator(".photos img")).to_have_count(3)
     await expect(public.locator(".history")).to_contain_text(OFFICERS[1])
+    await assert_fits(public)
     await screenshots.take(public, "6-public-tps")
+
+
+PAGES = ("/hasil", f"/hasil/{DESA}", f"/hasil/{HELD}", "/kpps", "/petugas", f"/petugas/tps/{HELD}")
+BUDGET = 32 * 1024
+"""Bytes of a page's HTML with its stylesheet and scripts, uncompressed: a slow phone connection."""
+
+
+def test_each_page_with_its_assets_stays_small(api: httpx.Client) -> None:
+    for path in PAGES:
+        page = api.get(path)
+        assert page.status_code == 200, path
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+        assert "/static/rekap.css" in assets, path
+        total = len(page.content) + sum(len(api.get(a).content) for a in assets)
+        assert total <= BUDGET, f"{path}: {total} bytes with {assets}"
+
+
+def test_a_page_that_cannot_be_shown_says_why_in_html(api: httpx.Client) -> None:
+    malformed = api.get("/hasil/34x")
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"].startswith("text/html")
+    assert "Alamat tidak valid" in malformed.text and "34x" in malformed.text
+    unknown = api.get("/hasil/3404072001999")
+    assert unknown.status_code == 404 and "Tidak ditemukan" in unknown.text
+    assert api.get("/petugas/tps/3404").status_code == 400
+    # The API itself still answers in JSON.
+    assert api.get("/api/v1/public/ppwp/tps/3404072001999").json()["error"] == "NotFound"
