@@ -10,7 +10,7 @@ import msgspec
 
 import ocr
 from ocr.form import PAGE_OF
-from ocr.reading import Quad
+from ocr.reading import Alternative, Quad
 from service.errors import NotFound
 from service.photos.storage import PhotoStore
 from service.results import workflow
@@ -19,15 +19,17 @@ from service.users.model import User
 
 
 class Located(msgspec.Struct, frozen=True):
-    """Where a field's boxes are: the photo and the quadrilateral in it."""
+    """Where a field's boxes are (the photo and the quadrilateral in it) and what they read."""
 
     sha256: str
     quad: Quad
+    alternatives: list[Alternative]
 
 
 class _Boxes(msgspec.Struct, frozen=True):
     name: str
     quad: Quad
+    alternatives: list[Alternative] = []
 
 
 class _Reading(msgspec.Struct, frozen=True):
@@ -49,7 +51,7 @@ async def located(conn: asyncpg.Connection, tps: str) -> dict[str, Located]:
         BALLOT,
     )
     return {
-        box.name: Located(sha256=r["sha256"], quad=box.quad)
+        box.name: Located(sha256=r["sha256"], quad=box.quad, alternatives=box.alternatives)
         for r in rows
         for box in msgspec.json.decode(r["reading"], type=_Reading).fields
     }

@@ -16,6 +16,7 @@ import msgspec
 
 from ocr import DecodedField
 from ocr.form import PAGE_OF
+from ocr.reading import Alternative
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import store, workflow
 from service.results.checks import Finding
@@ -79,6 +80,9 @@ class ReviewDetail(msgspec.Struct, frozen=True, kw_only=True):
     crops: dict[str, str]
     """Field name → address of a JPEG of its three boxes on the current photo, for the fields
     whose boxes the reader found; in the form's order."""
+    alternatives: dict[str, list[Alternative]]
+    """Field name → the most probable readings of its boxes, best first, each ``[value,
+    probability]`` (``null``: every box empty); the same fields as ``crops``."""
     correction: Correction | None
     retakes: list[Retake]
     claimed_by: str | None
@@ -251,6 +255,7 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
         fields=fields,
         photos=[ReviewPhoto(page=r["page"], url=f"/api/v1/photos/{r['sha256']}") for r in photos],
         crops={name: crops.url(tps, name, boxes[name].sha256) for name in PAGE_OF if name in boxes},
+        alternatives={name: boxes[name].alternatives for name in PAGE_OF if name in boxes},
         correction=await open_correction(conn, tps),
         retakes=await retakes(conn, tps),
         claimed_by=None if (holder := await claimed(conn, tps)) is None else holder.officer,

@@ -121,8 +121,14 @@ def test_the_review_detail_gives_a_crop_of_every_field_read_from_a_photo(
     assert detail["crops"]["suara_sah"].startswith(f"/api/v1/review/{PHOTOGRAPHED}/crops/suara_sah?photo=")
     assert api.get(detail["crops"]["suara_sah"], headers=officer).headers["content-type"] == "image/jpeg"
     assert len(detail["photos"]) == 3
+    # What each field's boxes read, best first, beside its crop.
+    assert list(detail["alternatives"]) == list(detail["crops"])
+    read = {f["name"]: f["read"] for f in detail["fields"]}
+    for name, readings in detail["alternatives"].items():
+        assert readings[0][0] == read[name], name
+        assert all(0 <= p <= 1 for _, p in readings)
     without = api.get(f"/api/v1/review/{UNPHOTOGRAPHED}", headers=officer).json()
-    assert without["crops"] == {} and without["numbers"]
+    assert without["crops"] == {} == without["alternatives"] and without["numbers"]
 
 
 def test_a_crop_is_a_jpeg_of_the_field_s_boxes(api: httpx.Client, officer: dict[str, str]) -> None:

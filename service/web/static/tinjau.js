@@ -69,13 +69,20 @@ rekap.start(["officer", "admin"], async (user) => {
     });
     input.dataset.original = input.value;
     input.disabled = Boolean(detail.correction);
+    const seen = ((detail.alternatives || {})[f.name] || []).filter(([, p]) => p >= 0.01);
+    const choices = flagged && seen.length > 1 ? rekap.el("small", { class: "choices" }, "Kemungkinan: ", ...seen.map(([v, p]) => {
+      const b = rekap.el("button", { type: "button", class: "link" }, `${v ?? "kosong"} (${Math.round(100 * p)}%)`);
+      b.addEventListener("click", () => { if (!input.disabled) input.value = String(v ?? 0); });
+      return b;
+    })) : null;
     rows.append(
       rekap.el(
         "tr",
         { class: flagged ? "flagged" : "" },
         rekap.el("th", {}, rekap.field(f.name),
           f.reason ? rekap.el("small", {}, f.reason) : null,
-          f.read !== null && f.read !== f.value ? rekap.el("small", {}, `kotak terbaca ${f.read}`) : null),
+          f.read !== null && f.read !== f.value ? rekap.el("small", {}, `kotak terbaca ${f.read}`) : null,
+          choices),
         crop,
         rekap.el("td", { class: "n" }, input),
       ),
