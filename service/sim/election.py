@@ -33,7 +33,7 @@ from service.photos.queue import OcrQueue
 from service.processes import REKAP, free_port, running, wait_for
 from service.regions.registry import import_registry
 from service.settings import Settings
-from service.sim import pages
+from service.sim import cpu, pages
 from service.users.credentials import new_secret
 from service.users.model import Role
 from service.users.store import upsert_user
@@ -94,6 +94,9 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     national: dict[str, int]
     totals_match: bool
     database_bytes_per_tps: int
+    cpu_ms_per_photo: dict[str, float]
+    """CPU time per photo sent, by part: the API processes, the workers (with their OCR
+    processes), every PostgreSQL process of this machine, and the simulator itself."""
     """Growth of the database over the run (photos' records, readings, results, audit, totals)
     per TPS sent; the photos' bytes are on the photo store, not here."""
 
@@ -201,7 +204,7 @@ async def _run(
     photos = _Photos(options, settings, root / "synthetic")
     serve = [*REKAP, "serve", "--port", str(port), "--workers", str(options.api_processes)]
     work = [*REKAP, "worker", "--processes", str(options.ocr_processes)]
-    with running(serve, env, root / "api.log") as api, running(work, env, root / "worker.log"):
+    with running(serve, env, root / "api.log") as api, running(work, env, root / "worker.log") as worker:
         wait_for(base + "/health", api, root / "api.log")
         say(
             f"simulating {len(chosen)} TPS at {options.rate:g} TPS/s with {options.readers} readers on {base}"
@@ -215,7 +218,7 @@ async def _run(
                 answer = await client.post("/api/v1/auth/login", json=login)
                 answer.raise_for_status()
                 tokens.append({"Authorization": f"Bearer {answer.json()['token']}"})
-            night = _Night(client, tokens, photos, options, chosen)
+            night = _Night(client, tokens, photos, options, chosen, {"api": api.pid, "workers": worker.pid})
             queue = OcrQueue(redis_client(settings), prefix)
             pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
             try:
@@ -233,7 +236,9 @@ class _Night:
         photos: _Photos,
         options: Options,
         chosen: list[str],
+        parts: dict[str, int],
     ) -> None:
+        self.parts = parts
         self.client, self.tokens, self.photos, self.options, self.chosen = (
             client,
             tokens,
@@ -254,6 +259,7 @@ class _Night:
         self, queue: OcrQueue, pool: asyncpg.Pool, registry: int, say: Callable[[str], None]
     ) -> Report:
         size_before = int(await pool.fetchval("SELECT pg_database_size(current_database())"))
+        cpu_before = self._cpu()
         start = time.perf_counter()
         stop = asyncio.Event()
         readers = [asyncio.create_task(self._reader(stop, i)) for i in range(self.options.readers)]
@@ -265,6 +271,7 @@ class _Night:
         drained = time.perf_counter()
         stop.set()
         await asyncio.gather(*readers, sampler)
+        cpu = {part: after - cpu_before[part] for part, after in self._cpu().items()}
         published = int(await pool.fetchval("SELECT count(*) FROM tps_result WHERE state = 'published'"))
         grown = int(await pool.fetchval("SELECT pg_database_size(current_database())")) - size_before
         return Report(
@@ -282,7 +289,15 @@ class _Night:
             national=national,
             totals_match=national == self.expected,
             database_bytes_per_tps=grown // max(self.sent, 1),
+            cpu_ms_per_photo={part: round(1000 * s / max(3 * self.sent, 1), 2) for part, s in cpu.items()},
         )
+
+    def _cpu(self) -> dict[str, float]:
+        seconds = {part: cpu.tree_seconds(pid) for part, pid in self.parts.items()}
+        return seconds | {
+            "postgres": cpu.named_seconds("postgres"),
+            "simulator": cpu.tree_seconds(os.getpid()),
+        }
 
     async def _upload_all(self, start: float) -> None:
         slots = asyncio.Semaphore(128)

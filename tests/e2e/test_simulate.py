@@ -27,6 +27,8 @@ def test_a_small_election_night_adds_up(tmp_path: Path) -> None:
     assert report["expected"]["suara_sah"] > 0
     assert report["readers"]["count"] > 0 and set(report["readers"]["statuses"]) == {"200"}
     assert report["samples"], "the queue and publication are sampled while it runs"
+    assert set(report["cpu_ms_per_photo"]) == {"api", "workers", "postgres", "simulator"}
+    assert report["cpu_ms_per_photo"]["api"] > 0 and report["cpu_ms_per_photo"]["workers"] > 0
 
 
 def test_the_simulation_refuses_bad_options_in_words(tmp_path: Path) -> None:
