@@ -529,10 +529,17 @@ class NginxConf(Block):
         return locations[("", max(prefixes, key=len))]
 
 
+PUBLIC_PAGES = ("/hasil", "/static")
+"""The public results pages and the pages' assets, cached like the public API."""
+
+
 def public_handlers(app: Litestar) -> Iterator[tuple[str, Any]]:
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            if handler.fn.__qualname__.startswith("PublicController.") and "GET" in handler.http_methods:
+            public = handler.fn.__qualname__.startswith("PublicController.") or route.path.startswith(
+                PUBLIC_PAGES
+            )
+            if public and "GET" in handler.http_methods:
                 yield route.path, handler
 
 
