@@ -96,7 +96,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     database_bytes_per_tps: int
     cpu_ms_per_photo: dict[str, float]
     """CPU time per photo sent, by part: the API processes, the workers (with their OCR
-    processes), every PostgreSQL process of this machine, and the simulator itself."""
+    processes) and every PostgreSQL process of this machine."""
     """Growth of the database over the run (photos' records, readings, results, audit, totals)
     per TPS sent; the photos' bytes are on the photo store, not here."""
 
@@ -141,10 +141,10 @@ class _Photos:
         self.pool: list[tuple[dict[str, int], list[bytes]]] = []
         if not options.skip_ocr:
             # Real photos of the project's synthesiser, a few TPS' worth, sent for many TPS.
-            out = generate(settings.forms_path, folder, 3 * 8, seed=options.seed, strength=0.6)
-            truth: dict[str, dict[str, int]] = msgspec.json.decode((out / "values.json").read_bytes())
+            generate(settings.forms_path, folder, 3 * 8, seed=options.seed, strength=0.6)
+            truth: dict[str, dict[str, int]] = msgspec.json.decode((folder / "values.json").read_bytes())
             for tps, numbers in sorted(truth.items()):
-                photos = [next(out.glob(f"{tps}-p{p}-*.jpg")).read_bytes() for p in (1, 2, 3)]
+                photos = [next(folder.glob(f"{tps}-p{p}-*.jpg")).read_bytes() for p in (1, 2, 3)]
                 self.pool.append((numbers, photos))
 
     def of(self, index: int, tps: str) -> tuple[dict[str, int], list[bytes]]:
@@ -294,10 +294,7 @@ class _Night:
 
     def _cpu(self) -> dict[str, float]:
         seconds = {part: cpu.tree_seconds(pid) for part, pid in self.parts.items()}
-        return seconds | {
-            "postgres": cpu.named_seconds("postgres"),
-            "simulator": cpu.tree_seconds(os.getpid()),
-        }
+        return seconds | {"postgres": cpu.named_seconds("postgres")}
 
     async def _upload_all(self, start: float) -> None:
         slots = asyncio.Semaphore(128)

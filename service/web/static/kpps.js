@@ -88,7 +88,7 @@ rekap.start(["kpps"], (user) => {
     try {
       status = await rekap.api("GET", `/api/v1/tps/${tps}/ppwp`);
     } catch (e) {
-      return;
+      return true;
     }
     for (const p of status.pages) {
       const card = cards.get(p.page);
@@ -111,8 +111,17 @@ rekap.start(["kpps"], (user) => {
         ),
       ),
     );
+    const reading = ["received", "reading"];
+    return status.pages.some((p) => reading.includes(p.state)) || status.waiting.some((p) => reading.includes(p.state));
   }
 
-  refresh();
-  setInterval(() => { if (!document.hidden) refresh(); }, 5000);
+  /* Often while a page is being read, seldom otherwise: 800,000 phones polling every few seconds
+     would cost the API more than their photos do. */
+  let busy = true;
+  const poll = async () => {
+    if (!document.hidden) busy = await refresh();
+    setTimeout(poll, busy || pending.size ? 4000 : 30000);
+  };
+  poll();
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 });
