@@ -28,6 +28,8 @@ class SettingsError(Exception):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/rekap"
+    # A read replica for the public documents and the live feed (empty: the database above).
+    database_read_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     storage_dir: str = ".local/storage"
     # Where deploy/local/services.sh keeps a project-local PostgreSQL and Redis, if it starts them.
@@ -146,6 +148,10 @@ def _not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _optional(check: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    return lambda value: None if value == "" else check(value)
+
+
 def _networks(value: str) -> str | None:
     for item in (n.strip() for n in value.split(",")):
         if item:
@@ -158,6 +164,7 @@ def _networks(value: str) -> str | None:
 
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "database_url": _url(("postgresql", "postgres")),
+    "database_read_url": _optional(_url(("postgresql", "postgres"))),
     "redis_url": _url(("redis", "rediss")),
     "storage_dir": _not_empty,
     "local_dir": _not_empty,

@@ -43,10 +43,11 @@ def unavailable(url: str, error: BaseException) -> DependencyUnavailable:
     )
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """A pool that connects lazily, so the API starts (and reports unhealthy) while PostgreSQL is down."""
+async def create_pool(settings: Settings, url: str | None = None) -> asyncpg.Pool:
+    """A pool that connects lazily, so the API starts (and reports unhealthy) while PostgreSQL is
+    down; to ``settings.database_url`` unless another ``url`` (a read replica) is given."""
     pool = asyncpg.create_pool(
-        settings.database_url, min_size=0, max_size=settings.db_pool_size, command_timeout=60
+        url or settings.database_url, min_size=0, max_size=settings.db_pool_size, command_timeout=60
     )
     await pool
     return pool

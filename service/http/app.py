@@ -61,11 +61,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = redis_client(settings)
         app.state.photos = PhotoStore(settings.storage_path)
         app.state.queue = OcrQueue(app.state.redis, settings.redis_prefix)
-        await public.start(app.state.pool)
+        replica = settings.database_read_url
+        reads = await create_pool(settings, replica) if replica else None
+        await public.start(app.state.pool, reads)
         try:
             yield
         finally:
             await public.stop()
+            if reads is not None:
+                await reads.close()
             await app.state.redis.aclose()
             await app.state.pool.close()
 

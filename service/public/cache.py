@@ -87,6 +87,7 @@ async def changes_since(conn: asyncpg.Connection, version: int, limit: int = 100
 class PublicCache:
     def __init__(self, *, apply: bool = True) -> None:
         self.pool: asyncpg.Pool | None = None
+        self.reads: asyncpg.Pool | None = None
         self.apply = apply
         """Also apply pending recap deltas on each tick, so a publication shows within a tick
         even when no worker is running (appliers take turns: this never waits on another)."""
@@ -102,12 +103,16 @@ class PublicCache:
         self._refresh_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, pool: asyncpg.Pool) -> None:
+    async def start(self, pool: asyncpg.Pool, reads: asyncpg.Pool | None = None) -> None:
+        """``reads``: where documents and changes are read (a replica); ``pool`` applies the totals.
+        Both come from one source, so a lagging replica serves older documents, never mixed ones."""
         self.pool = pool
+        self.reads = reads or pool
         with contextlib.suppress(OSError, asyncpg.PostgresError, DatabaseConnectionLost):
-            async with acquire(pool) as conn:
-                if self.apply:  # start from the current data: what is pending first
+            if self.apply:  # start from the current data: what is pending first
+                async with acquire(pool) as conn:
                     await totals.apply_all(conn, wait=False)
+            async with acquire(self.reads) as conn:
                 self.version = await data_version(conn)
         self._task = asyncio.create_task(self._poll())
 
@@ -129,21 +134,26 @@ class PublicCache:
 
     async def refresh(self) -> None:
         """Read the changes published since the last look; drop what they touched."""
-        assert self.pool is not None
-        async with self._refresh_lock, acquire(self.pool) as conn:
+        assert self.pool is not None and self.reads is not None
+        async with self._refresh_lock:
             if self.apply:
-                await totals.apply_deltas(conn, wait=False)
-            while changes := await changes_since(conn, self.version):
-                for change in changes:
-                    self._drop(change)
-                    self.version = change.version
-                    for queue in list(self.subscribers):
-                        try:
-                            queue.put_nowait(change)
-                        except asyncio.QueueFull:
-                            self.subscribers.discard(queue)
-                            queue.get_nowait()
-                            queue.put_nowait(None)  # too slow: end its stream
+                async with acquire(self.pool) as conn:
+                    await totals.apply_deltas(conn, wait=False)
+            async with acquire(self.reads) as conn:
+                await self._read_changes(conn)
+
+    async def _read_changes(self, conn: asyncpg.Connection) -> None:
+        while changes := await changes_since(conn, self.version):
+            for change in changes:
+                self._drop(change)
+                self.version = change.version
+                for queue in list(self.subscribers):
+                    try:
+                        queue.put_nowait(change)
+                    except asyncio.QueueFull:
+                        self.subscribers.discard(queue)
+                        queue.get_nowait()
+                        queue.put_nowait(None)  # too slow: end its stream
 
     def _drop(self, change: Change) -> None:
         if change.regions is None or change.tps is None:
@@ -182,8 +192,8 @@ class PublicCache:
             entry = self.entries.get(key)
             if entry is not None:
                 return entry
-            assert self.pool is not None
-            async with acquire(self.pool) as conn:
+            assert self.reads is not None
+            async with acquire(self.reads) as conn:
                 snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
                 async with snapshot:
                     version = await data_version(conn)

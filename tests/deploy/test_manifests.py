@@ -48,7 +48,12 @@ CUSTOM_KINDS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject.schema.json",
 }
 # What a secretKeyRef stands for when the settings are checked (the Secret exists only in a cluster).
-SECRET_VALUES = {"uri": "postgresql://rekap:secret@rekap-db-rw.rekap:5432/rekap"}
+SECRET_VALUES = {
+    "uri": "postgresql://rekap:secret@rekap-db-rw.rekap:5432/rekap",
+    "username": "rekap",
+    "password": "secret",
+}
+"""Keys of the Secret CloudNativePG writes for the Cluster's application user."""
 COMPOSE_VARIABLES = {"POSTGRES_PASSWORD": "secret"}
 
 
@@ -274,8 +279,8 @@ def container_env(container: dict[str, Any]) -> dict[str, str]:
     for source in container.get("envFrom", []):
         env.update(config_maps[source["configMapRef"]["name"]]["data"])
     for variable in container.get("env", []):
-        if "value" in variable:
-            env[variable["name"]] = variable["value"]
+        if "value" in variable:  # $(NAME) names a variable defined before it, as Kubernetes expands it
+            env[variable["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], variable["value"])
         else:
             env[variable["name"]] = SECRET_VALUES[variable["valueFrom"]["secretKeyRef"]["key"]]
     return env
