@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -227,6 +227,18 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[httpx.Client]:
+    """``rekap serve`` running with ``env``, and a client of it; stopped on leaving."""
+    server = Server(env)
+    try:
+        server.wait_until_listening()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        server.stop()
 
 
 @pytest.fixture

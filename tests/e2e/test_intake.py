@@ -21,7 +21,15 @@ import redis
 from service.regions.registry import import_registry
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import RUN_ID, Server, Synthetic, WorkerProcess, bearer, free_port, scratch_database
+from tests.conftest import (
+    RUN_ID,
+    Synthetic,
+    WorkerProcess,
+    bearer,
+    free_port,
+    scratch_database,
+    serving,
+)
 from tests.registry_files import kpu_registry
 
 PASSWORD = "test-secret-1234"
@@ -115,13 +123,8 @@ def env(
 
 @pytest.fixture(scope="module")
 def api(env: dict[str, str]) -> Iterator[httpx.Client]:
-    server = Server(env)
-    try:
-        server.wait_until_listening()
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
+    with serving(env) as client:
+        yield client
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from service.regions.registry import import_registry
 from service.results import workflow
 from service.users.model import Role
 from service.users.store import upsert_user
-from tests.conftest import BASE, Server, Synthetic, WorkerProcess, bearer, scratch_database
+from tests.conftest import BASE, Synthetic, WorkerProcess, bearer, scratch_database, serving
 from tests.ocr.test_crop import FRAMED, frame_contrast, image
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding
@@ -74,13 +74,8 @@ def env(crops_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 @pytest.fixture(scope="module")
 def api(env: dict[str, str]) -> Iterator[httpx.Client]:
-    server = Server(env)
-    try:
-        server.wait_until_listening()
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
+    with serving(env) as client:
+        yield client
 
 
 def login(api: httpx.Client, username: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ from service.review import store as review
 from service.users.credentials import hash_secret, new_token
 from service.users.model import Role, User
 from service.users.store import user_named
-from tests.conftest import BASE, Server, scratch_database
+from tests.conftest import BASE, scratch_database, serving
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding, record
 
@@ -148,13 +148,8 @@ def server_env(security_db: str, storage: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="package")
 def api(server_env: dict[str, str]) -> Iterator[httpx.Client]:
-    server = Server(server_env)
-    try:
-        server.wait_until_listening()
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
+    with serving(server_env) as client:
+        yield client
 
 
 @pytest.fixture(scope="package")
