@@ -141,7 +141,7 @@ class _Photos:
         self.pool: list[tuple[dict[str, int], list[bytes]]] = []
         if not options.skip_ocr:
             # Real photos of the project's synthesiser, a few TPS' worth, sent for many TPS.
-            generate(settings.forms_path, folder, 3 * 8, seed=options.seed, strength=0.6)
+            generate(settings.forms_path, folder, 3 * min(options.tps, 8), seed=options.seed, strength=0.6)
             truth: dict[str, dict[str, int]] = msgspec.json.decode((folder / "values.json").read_bytes())
             for tps, numbers in sorted(truth.items()):
                 photos = [next(folder.glob(f"{tps}-p{p}-*.jpg")).read_bytes() for p in (1, 2, 3)]
