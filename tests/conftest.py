@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import pytest
 from ocr.synth.pages import generate
 from service.db.migrations import discover, migrate
 from service.db.pool import quote_ident
+from service.processes import free_port
 from service.regions.registry import import_registry
 from service.settings import Settings
 from tests.registry_files import kpu_registry
@@ -141,12 +141,6 @@ def bearer(api: httpx.Client, username: str, password: str) -> dict[str, str]:
     response = api.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

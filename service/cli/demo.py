@@ -16,14 +16,13 @@ from service.cli.serve import add_listen_options, serve
 from service.db.migrations import discover, migrate
 from service.db.pool import connect, ensure_database
 from service.errors import InvalidInput
-from service.regions.registry import import_registry
+from service.regions.registry import NATIONAL_REGISTRY, import_registry
 from service.regions.voters import import_voters
 from service.settings import Settings
 from service.users.demo import create_demo_accounts
 from service.users.model import IssuedCredential, Role
 
 PROVINCES = ("31", "34")  # DKI Jakarta, DI Yogyakarta: the provinces with real per-TPS data
-REGISTRY = "kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz"
 VOTERS = (
     "pilpres2024_tps_dki/ppwp_tps_dki_jakarta_20240220.csv.gz",
     "pilpres2024_tps_diy/ppwp_tps_di_yogyakarta_20240317.csv.gz",
@@ -77,7 +76,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 async def prepare(settings: Settings) -> list[IssuedCredential]:
     data = settings.data_path
-    registry = data / REGISTRY
+    registry = data / NATIONAL_REGISTRY
     if not registry.is_file():
         raise InvalidInput(
             f"the demo loads real regions from {registry}, which is missing; "

@@ -93,12 +93,16 @@ async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+def database_url(url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``url``, with the same credentials."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
 async def ensure_database(url: str) -> bool:
     """Create the database named in ``url`` if it does not exist yet; True when it was created."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/") or (parts.username or "postgres")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    async with connect(maintenance) as conn:
+    async with connect(database_url(url, "postgres")) as conn:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
             return False

@@ -10,6 +10,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from service.settings import Settings
 
 
+async def count_in_window(redis: aioredis.Redis, keys: list[str], window_s: int) -> list[int]:
+    """Count one more for each key, in a window that starts with its first count (atomically: a
+    burst of parallel attempts cannot slip past a limit); the counts so far."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, window_s, nx=True)
+        replies = await pipe.execute()
+    return [int(n) for n in replies[::2]]
+
+
 def redis_client(settings: Settings, *, timeout: float = 2) -> aioredis.Redis:
     """A client that retries a command twice on a dropped connection, so that a restarted Redis
     costs the first request after it nothing (a Redis that stays down still fails fast)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from service.db.migrations import discover, migrate
+from service.db.pool import database_url as beside
 from service.db.pool import quote_ident
 
 
@@ -19,12 +19,11 @@ async def scratch_database(
 ) -> AsyncIterator[str]:
     """The URL of a new, migrated database beside ``database_url``'s, named for ``purpose``; a copy
     of the database ``template`` if given (nobody may be connected to it meanwhile)."""
-    parts = urlsplit(database_url)
     name = f"rekap_{purpose}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin = await asyncpg.connect(beside(database_url, "postgres"))
     copy = f" TEMPLATE {quote_ident(template)}" if template else ""
     await admin.execute(f"CREATE DATABASE {quote_ident(name)}{copy}")
-    url = urlunsplit(parts._replace(path=f"/{name}"))
+    url = beside(database_url, name)
     try:
         conn = await asyncpg.connect(url)
         try:

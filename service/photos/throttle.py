@@ -19,6 +19,7 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from service.db.redis import count_in_window
 from service.errors import TooManyAttempts
 from service.settings import Settings
 from service.users.model import User
@@ -38,10 +39,7 @@ class UploadThrottle:
         """Count an upload of this login; refuse it when the login used up this minute's uploads."""
         key = f"{self.prefix}:{user.id}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, WINDOW_S, nx=True)
-                count, _ = await pipe.execute()
+            (count,) = await count_in_window(self.redis, [key], WINDOW_S)
             if count <= self.limit:
                 return
             wait = max(int(await self.redis.ttl(key)), 1)

@@ -19,6 +19,8 @@ from service.regions.codes import CODE_LENGTHS, InvalidCode, Level, level_of
 from service.regions.files import BadLine, BadRow, ImportRejected, ImportReport, checked_rows, read_csv
 
 KPU_HEADER = ["kode", "nama", "kpu_id", "tingkat", "kode_induk"]
+NATIONAL_REGISTRY = "kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz"
+"""KPU's registry of every region and TPS, under the shared data folder (``REKAP_DATA_DIR``)."""
 KEMENDAGRI_HEADER = ["kode", "nama", "level", "kode_induk"]
 _KEMENDAGRI_LEVELS = {
     "provinsi": Level.PROVINSI,

@@ -16,7 +16,7 @@ from service.users.model import User
 
 CLAIM_MINUTES = 15
 CROP_CACHE = "private, max-age=3600"
-"""An officer's browser keeps a crop for the hour of a review; a retake changes it seldom."""
+"""An officer's browser keeps a crop for the hour of a review (its address names the photo)."""
 
 
 class ClaimRequest(msgspec.Struct, frozen=True):

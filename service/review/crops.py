@@ -43,18 +43,30 @@ def url(tps: str, field: str, photo: str) -> str:
     return f"/api/v1/review/{tps}/crops/{field}?photo={photo[:16]}"
 
 
-async def located(conn: asyncpg.Connection, tps: str) -> dict[str, Located]:
-    """The fields of the TPS's current pages that have their boxes' position, by name."""
+class CurrentPages(msgspec.Struct, frozen=True):
+    photos: dict[int, str]
+    """Page → SHA-256 of its current photo."""
+    located: dict[str, Located]
+    """The fields of those pages whose boxes the reader found, by name."""
+
+
+async def current(conn: asyncpg.Connection, tps: str, page: int | None = None) -> CurrentPages:
+    """The TPS's current pages (or only ``page``) and where each field's boxes are on them."""
     rows = await conn.fetch(
-        "SELECT sha256, reading::text AS reading FROM current_page WHERE tps_code = $1 AND ballot = $2",
+        "SELECT page, sha256, reading::text AS reading FROM current_page "
+        "WHERE tps_code = $1 AND ballot = $2 AND ($3::int IS NULL OR page = $3) ORDER BY page",
         tps,
         BALLOT,
+        page,
     )
-    return {
-        box.name: Located(sha256=r["sha256"], quad=box.quad, alternatives=box.alternatives)
-        for r in rows
-        for box in msgspec.json.decode(r["reading"], type=_Reading).fields
-    }
+    return CurrentPages(
+        photos={r["page"]: r["sha256"] for r in rows},
+        located={
+            box.name: Located(sha256=r["sha256"], quad=box.quad, alternatives=box.alternatives)
+            for r in rows
+            for box in msgspec.json.decode(r["reading"], type=_Reading).fields
+        },
+    )
 
 
 async def field_crop(
@@ -64,7 +76,7 @@ async def field_crop(
     workflow.require_officer(officer, tps)
     if field not in PAGE_OF:
         raise NotFound(f"the form C.Hasil-PPWP has no field {field!r}; its fields are {', '.join(PAGE_OF)}")
-    where = (await located(conn, tps)).get(field)
+    where = (await current(conn, tps, PAGE_OF[field])).located.get(field)
     if where is None:
         raise NotFound(
             f"TPS {tps} has no photo of page {PAGE_OF[field]} read by rekap, so there is no picture "

@@ -243,17 +243,15 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
     )
     fields = list(msgspec.json.decode(raw, type=_Decoded).fields.values()) if raw else []
     fields.sort(key=lambda f: (f.accepted and f.value == f.read, f.name))
-    photos = await conn.fetch(
-        "SELECT page, sha256 FROM current_page WHERE tps_code = $1 AND ballot = $2 ORDER BY page", tps, BALLOT
-    )
-    boxes = await crops.located(conn, tps)
+    pages = await crops.current(conn, tps)
+    boxes = pages.located
     return ReviewDetail(
         tps_code=tps,
         state=result.state.value,
         numbers=result.numbers,
         findings=result.findings,
         fields=fields,
-        photos=[ReviewPhoto(page=r["page"], url=f"/api/v1/photos/{r['sha256']}") for r in photos],
+        photos=[ReviewPhoto(page=page, url=f"/api/v1/photos/{sha}") for page, sha in pages.photos.items()],
         crops={name: crops.url(tps, name, boxes[name].sha256) for name in PAGE_OF if name in boxes},
         alternatives={name: boxes[name].alternatives for name in PAGE_OF if name in boxes},
         correction=await open_correction(conn, tps),

@@ -7,6 +7,7 @@ depth over time, and at the end whether the national totals equal the sum of eve
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -16,7 +17,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -26,19 +26,18 @@ import numpy as np
 from ocr.form import PAIRS, Page
 from ocr.synth.pages import generate, tps_values
 from service.db.migrations import discover, migrate
-from service.db.pool import connect, ensure_database
+from service.db.pool import connect, database_url, ensure_database
 from service.db.redis import redis_client
 from service.db.scratch import scratch_database
 from service.photos.queue import OcrQueue
 from service.processes import REKAP, free_port, running, wait_for
-from service.regions.registry import import_registry
+from service.regions.registry import NATIONAL_REGISTRY, import_registry
 from service.settings import Settings
 from service.sim import cpu, pages
 from service.users.credentials import new_secret
 from service.users.model import Role
 from service.users.store import upsert_user
 
-REGISTRY = "kpu_tps_registry/kpu_wilayah_tps_lvl1-5_20240318.csv.gz"
 REGISTRY_DB = "rekap_sim_registry"
 """Holds the national registry once; each run copies it (seconds) instead of importing (a minute)."""
 TOTALS = ("suara_sah", "suara_tidak_sah", "suara_total")
@@ -101,35 +100,43 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     per TPS sent; the photos' bytes are on the photo store, not here."""
 
 
-def _latency(values: list[float], statuses: dict[int, int], seconds: float) -> Latency:
-    q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99 or [0.0] * 99
-    return Latency(
-        count=len(values),
-        per_s=round(len(values) / seconds, 1) if seconds else 0.0,
-        p50_ms=round(q[49], 1),
-        p95_ms=round(q[94], 1),
-        p99_ms=round(q[98], 1),
-        statuses={str(k): v for k, v in sorted(statuses.items())},
-    )
+class _Tally:
+    """The requests of one kind: how long each took and what it was answered."""
+
+    def __init__(self) -> None:
+        self.ms: list[float] = []
+        self.statuses: collections.Counter[int] = collections.Counter()
+
+    def record(self, began: float, status: int) -> None:
+        self.ms.append((time.perf_counter() - began) * 1000)
+        self.statuses[status] += 1
+
+    def latency(self, seconds: float) -> Latency:
+        ms = self.ms
+        q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [ms[0] if ms else 0.0] * 99
+        return Latency(
+            count=len(ms),
+            per_s=round(len(ms) / seconds, 1) if seconds else 0.0,
+            p50_ms=round(q[49], 1),
+            p95_ms=round(q[94], 1),
+            p99_ms=round(q[98], 1),
+            statuses={str(k): v for k, v in sorted(self.statuses.items())},
+        )
 
 
 async def registry_database(settings: Settings, say: Callable[[str], None]) -> str:
     """The URL of the database holding the national registry, imported the first time."""
-    url = _beside(settings.database_url, REGISTRY_DB)
+    url = database_url(settings.database_url, REGISTRY_DB)
     await ensure_database(url)
     async with connect(url) as conn:
         await migrate(conn, discover())
         if not await conn.fetchval("SELECT count(*) FROM tps"):
-            path = settings.data_path / REGISTRY
+            path = settings.data_path / NATIONAL_REGISTRY
             if not path.is_file():
                 raise FileNotFoundError(f"the national TPS list {path} is missing (REKAP_DATA_DIR)")
             say(f"importing the national TPS list from {path} (once; about a minute)")
             await import_registry(conn, path)
     return url
-
-
-def _beside(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 class _Photos:
@@ -238,22 +245,17 @@ class _Night:
         chosen: list[str],
         parts: dict[str, int],
     ) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.photos = photos
+        self.options = options
+        self.chosen = chosen
         self.parts = parts
-        self.client, self.tokens, self.photos, self.options, self.chosen = (
-            client,
-            tokens,
-            photos,
-            options,
-            chosen,
-        )
         self.expected = dict.fromkeys((*PAIRS, *TOTALS), 0)
         self.sent = 0
-        self.upload_ms: list[float] = []
-        self.upload_status: dict[int, int] = {}
-        self.read_ms: list[float] = []
-        self.read_status: dict[int, int] = {}
+        self.uploads = _Tally()
+        self.reads = _Tally()
         self.samples: list[Sample] = []
-        self.uploading = True
 
     async def run(
         self, queue: OcrQueue, pool: asyncpg.Pool, registry: int, say: Callable[[str], None]
@@ -279,8 +281,8 @@ class _Night:
             options=self.options,
             upload_seconds=round(uploaded - start, 2),
             drain_seconds=round(drained - uploaded, 2),
-            uploads=_latency(self.upload_ms, self.upload_status, uploaded - start),
-            readers=_latency(self.read_ms, self.read_status, drained - start),
+            uploads=self.uploads.latency(uploaded - start),
+            readers=self.reads.latency(drained - start),
             published_tps=published,
             photos_per_s=round(3 * self.sent / (drained - start), 1),
             queue_max=max((s.queue for s in self.samples), default=0),
@@ -328,8 +330,7 @@ class _Night:
                 params={"page": page},
                 headers={**token, "Content-Type": "image/jpeg"},
             )
-            self.upload_ms.append((time.perf_counter() - began) * 1000)
-            self.upload_status[response.status_code] = self.upload_status.get(response.status_code, 0) + 1
+            self.uploads.record(began, response.status_code)
             if response.status_code in (200, 201):
                 return
             if response.status_code not in (429, 503):
@@ -362,8 +363,7 @@ class _Night:
             status = (await client.get(path)).status_code
         except httpx.TransportError:
             status = 0
-        self.read_ms.append((time.perf_counter() - began) * 1000)
-        self.read_status[status] = self.read_status.get(status, 0) + 1
+        self.reads.record(began, status)
 
     async def _sampler(self, stop: asyncio.Event, queue: OcrQueue, pool: asyncpg.Pool, start: float) -> None:
         while not stop.is_set():

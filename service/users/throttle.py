@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from service.db.redis import count_in_window
 from service.errors import TooManyAttempts
 from service.settings import Settings
 
@@ -32,11 +33,7 @@ class LoginThrottle:
         """Count an attempt; refuse it when this username from this address, or this address,
         has used up its attempts."""
         pair, address = self._keys(username, client)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in (pair, address):
-                pipe.incr(key)
-                pipe.expire(key, self.window_s, nx=True)
-            pair_count, _, address_count, _ = await pipe.execute()
+        pair_count, address_count = await count_in_window(self.redis, [pair, address], self.window_s)
         if pair_count > self.limit or address_count > CLIENT_FACTOR * self.limit:
             wait = max(int(await self.redis.ttl(pair)), int(await self.redis.ttl(address)), 1)
             raise TooManyAttempts(
