@@ -1,7 +1,10 @@
 """Score the reader against labelled photos (``rekap ocr eval``).
 
-Labels follow ``images_index.csv``: one row per photo with its TPS's numbers. The page of each
-photo is not given (the reader must find it); photos of one TPS are decoded together.
+Labels follow ``images_index.csv``: one row per photo with its TPS's numbers; photos of one TPS
+are decoded together. The reader is never told a photo's page. Where the truth of a photo is
+known, it is used to score the reader: the true page (a ``page`` column, as ``rekap ocr synth``
+writes, or a ``file,page`` file for real photos) and, for synthetic photos, what the camera did
+(``ocr.synth.pages.TRUTH_HEADER``), against which each refusal's reason is checked.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from pathlib import Path
 import msgspec
 
 from ocr.decode import TpsDecoding, decode
-from ocr.form import PAGE_OF, VOTE_FIELDS
+from ocr.form import FORM, PAGE_OF, VOTE_FIELDS, Page
 from ocr.reader import read_page
-from ocr.reading import PageReading, Rejected
+from ocr.reading import PageReading, Rejected, Retake
 
 LABEL_COLUMNS = {
     "suara_paslon_1": "paslon_01",
@@ -42,10 +45,61 @@ class Disagreement(msgspec.Struct, frozen=True):
     reason: str
 
 
+BLURRY_SIGMA = 2.0
+"""Gaussian blur (photo pixels) from which a refusal as ``blurry`` is true of a photo: the real
+photos blurred with σ = 2 px fall to the reader's sharpness threshold (``ocr.quality``)."""
+
+
+class Truth(msgspec.Struct, frozen=True):
+    """What is known of one photo; ``None`` where it is not known (real photos: the page at most)."""
+
+    page: int | None = None
+    form: str = FORM
+    """The form the photo shows (``C.HASIL-PPWP`` unless the pages file says another)."""
+    blur_sigma: float | None = None
+    fields_outside: int | None = None
+    corners_visible: int | None = None
+
+    @property
+    def camera_known(self) -> bool:
+        return self.blur_sigma is not None and self.fields_outside is not None
+
+    def justifies(self, reason: Retake) -> bool | None:
+        """Whether ``reason`` is true of the photo; ``None`` when the truth at hand cannot tell."""
+        if reason == Retake.CUT_OFF:
+            return None if self.fields_outside is None else self.fields_outside > 0
+        if reason == Retake.BLURRY:
+            return None if self.blur_sigma is None else self.blur_sigma >= BLURRY_SIGMA
+        if reason == Retake.OTHER_FORM and self.form != FORM:
+            return True
+        if reason in (Retake.NO_FORM, Retake.OTHER_FORM):
+            # A photo whose true page is known is a photo of that page of this form.
+            return None if self.page is None else False
+        # The synthetic camera writes whole JPEGs of 1100 px or more, lit well above ``dark``.
+        return False if self.camera_known else None
+
+
+class Refusal(msgspec.Struct, frozen=True):
+    file: str
+    reason: Retake
+    detail: str
+    justified: bool | None
+    """Whether the reason is true of the photo by its truth; ``None``: not known."""
+    truth: Truth | None
+
+
+class PageMistake(msgspec.Struct, frozen=True):
+    file: str
+    page: int
+    """The true page."""
+    found: int
+
+
 class Evaluation(msgspec.Struct):
     photos: int
     tps: int
     page_id_accuracy: float
+    """Share of photos read as their true page (any page, where the true page is not known)."""
     rejected: dict[str, str]
     field_accuracy: float
     """Share of the labelled vote fields whose decoded value equals the label."""
@@ -56,6 +110,17 @@ class Evaluation(msgspec.Struct):
     auto_accepted_wrong: int
     ms_per_page_median: float
     disagreements: list[Disagreement]
+    pages_identified: int
+    other_form_photos: int
+    """Photos of another ballot's form (by the pages file), apart from ``photos``."""
+    other_form_refused: int
+    """Of those, refused as ``other_form``: what the reader should do with them."""
+    wrong_page: int
+    """Photos read as a page other than their true one."""
+    page_mistakes: list[PageMistake]
+    refusals: list[Refusal]
+    refusals_unjustified: int
+    """Refusals whose reason is, by the photo's truth, false of it."""
 
 
 def load_labels(path: Path) -> dict[str, list[dict[str, str]]]:
@@ -66,29 +131,87 @@ def load_labels(path: Path) -> dict[str, list[dict[str, str]]]:
     return by_tps
 
 
+class LabelError(ValueError):
+    """A labels or pages file that does not say what this module expects."""
+
+
+def load_pages(path: Path) -> dict[str, tuple[Page, str]]:
+    """The true page and form of each photo from a ``file,page[,form]`` CSV
+    (``tests/resources/real_pages.csv``); the form is C.HASIL-PPWP where not given."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"file", "page"} <= set(reader.fieldnames or ()):
+            raise LabelError(f"{path}: needs the columns file,page")
+        return {row["file"]: (_page(row["page"], path), row.get("form") or FORM) for row in reader}
+
+
+def _page(raw: str, source: Path) -> Page:
+    try:
+        return Page(int(raw))
+    except ValueError:
+        raise LabelError(f"{source}: page {raw!r} is not 1, 2 or 3") from None
+
+
+def truth_of(row: dict[str, str], pages: dict[str, tuple[Page, str]], source: Path) -> Truth | None:
+    """The photo's truth from its label row's extra columns and the pages file, if any."""
+    page, form = pages.get(row["file"], (None, FORM))
+    if page is None and (raw := (row.get("page") or "").strip()):
+        page = _page(raw, source)
+    blur, outside, corners = (
+        (row.get(c) or "").strip() for c in ("blur_sigma", "fields_outside", "corners_visible")
+    )
+    if page is None and not (blur or outside or corners):
+        return None
+    return Truth(
+        page=page.value if page is not None else None,
+        form=form,
+        blur_sigma=float(blur) if blur else None,
+        fields_outside=int(outside) if outside else None,
+        corners_visible=int(corners) if corners else None,
+    )
+
+
 def _label(row: dict[str, str], field: str) -> int | None:
     raw = row.get(LABEL_COLUMNS[field], "").strip()
     return int(raw) if raw.isdigit() else None
 
 
-def evaluate(images: Path, labels: Path) -> Evaluation:
+def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None) -> Evaluation:
+    """Read every labelled photo; ``true_pages`` (``file,page``) gives photos' true pages and
+    wins over a ``page`` column of the labels."""
     by_tps = load_labels(labels)
+    known_pages = load_pages(true_pages) if true_pages is not None else {}
     times: list[float] = []
     rejected: dict[str, str] = {}
+    refusals: list[Refusal] = []
+    mistakes: list[PageMistake] = []
     identified = photos = compared = right = read_right = wrong_accepts = accepted_tps = 0
+    other_forms = other_forms_refused = 0
     disagreements: list[Disagreement] = []
     for tps, rows in sorted(by_tps.items()):
         pages: list[PageReading] = []
         source: dict[str, str] = {}
         for row in rows:
+            truth = truth_of(row, known_pages, true_pages or labels)
+            if truth is not None and truth.form != FORM:
+                # Another ballot's form photographed by mistake: right only when refused as such.
+                other_forms += 1
+                outcome = read_page((images / row["file"]).read_bytes())
+                other_forms_refused += isinstance(outcome, Rejected) and outcome.reason == Retake.OTHER_FORM
+                continue
             photos += 1
             start = time.perf_counter()
             outcome = read_page((images / row["file"]).read_bytes())
             times.append((time.perf_counter() - start) * 1000)
             if isinstance(outcome, Rejected):
                 rejected[row["file"]] = f"{outcome.reason}: {outcome.detail or outcome.message}"
+                justified = truth.justifies(outcome.reason) if truth is not None else None
+                refusals.append(Refusal(row["file"], outcome.reason, outcome.detail, justified, truth))
                 continue
-            identified += 1
+            if truth is not None and truth.page is not None and truth.page != outcome.page.value:
+                mistakes.append(PageMistake(row["file"], truth.page, outcome.page.value))
+            else:
+                identified += 1
             pages.append(outcome)
             for f in outcome.fields:
                 source[f.name] = row["file"]
@@ -117,6 +240,13 @@ def evaluate(images: Path, labels: Path) -> Evaluation:
         auto_accepted_wrong=wrong_accepts,
         ms_per_page_median=round(statistics.median(times), 1) if times else 0.0,
         disagreements=disagreements,
+        pages_identified=identified,
+        other_form_photos=other_forms,
+        other_form_refused=other_forms_refused,
+        wrong_page=len(mistakes),
+        page_mistakes=mistakes,
+        refusals=refusals,
+        refusals_unjustified=sum(r.justified is False for r in refusals),
     )
 
 

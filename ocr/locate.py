@@ -52,29 +52,33 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     h, w = gray.shape
     block = max(31, (min(h, w) // 12) | 1)
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
-    dark = dark & (gray < np.percentile(gray, 60)).astype(np.uint8)
-    count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
+    darkest = int(np.searchsorted(np.cumsum(np.bincount(gray.ravel(), minlength=256)), 0.6 * gray.size))
+    dark = dark & (gray < darkest).astype(np.uint8)
+    _count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
     lo, hi = 0.007 * max(h, w), 0.06 * max(h, w)
+    x, y, bw, bh, area = (stats[1:, k].astype(np.float64) for k in range(5))
+    ratio, fill = bw / bh, area / (bw * bh)
+    # Whole squares (either of a mark's two, when blur or the threshold parted them) ...
+    solid = (lo / 2 <= bw) & (bw <= hi / 2) & (lo / 2 <= bh) & (bh <= hi / 2) & (ratio > 0.7) & (ratio < 1.4)
+    solid &= fill > 0.75
+    squares = [
+        (float(centres[i + 1][0]), float(centres[i + 1][1]), (bw[i] + bh[i]) / 2)
+        for i in np.flatnonzero(solid)
+    ]
+    # ... and pairs of squares touching at a corner: a mark, its two squares on one diagonal.
+    paired = (lo <= bw) & (bw <= hi) & (lo <= bh) & (bh <= hi) & (ratio > 0.6) & (ratio < 1.6)
+    paired &= (fill > 0.3) & (fill < 0.75)
     out = []
-    squares = []
-    for i in range(1, count):
-        x, y, bw, bh, area = (int(v) for v in stats[i])
-        if (
-            lo / 2 <= bw <= hi / 2
-            and lo / 2 <= bh <= hi / 2
-            and 0.7 < bw / bh < 1.4
-            and area > 0.75 * bw * bh
-        ):
-            squares.append((float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2))
-        if not (lo <= bw <= hi and lo <= bh <= hi and 0.6 < bw / bh < 1.6 and 0.3 < area / (bw * bh) < 0.75):
-            continue
-        patch = dark[y : y + bh, x : x + bw]
-        my, mx = bh // 2, bw // 2
+    for i in np.flatnonzero(paired):
+        px, py, pw, ph = int(x[i]), int(y[i]), int(bw[i]), int(bh[i])
+        patch = dark[py : py + ph, px : px + pw]
+        my, mx = ph // 2, pw // 2
         q = [patch[:my, :mx].mean(), patch[:my, mx:].mean(), patch[my:, :mx].mean(), patch[my:, mx:].mean()]
+        cx, cy, size = float(centres[i + 1][0]), float(centres[i + 1][1]), (pw + ph) / 2
         if min(q[0], q[3]) > 0.6 and max(q[1], q[2]) < 0.45:
-            out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, True))
+            out.append(Candidate(cx, cy, size, True))
         elif min(q[1], q[2]) > 0.6 and max(q[0], q[3]) < 0.45:
-            out.append(Candidate(float(centres[i][0]), float(centres[i][1]), (bw + bh) / 2, False))
+            out.append(Candidate(cx, cy, size, False))
     if len(squares) > MAX_SQUARES:
         return out  # a pattern, not a page: pairing would cost the square of their number
     # Blur or a coarse threshold can part the two squares where they touch: pair them up again.
@@ -93,13 +97,14 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     return out
 
 
-def locate(gray: npt.NDArray[Any]) -> Located:
+def locate(gray: npt.NDArray[Any], found: list[Candidate] | None = None) -> Located:
     """The four corners of the form in the photo, in template order for an upright page.
 
     The order assumes the page is upright or upside down when the marks are "\\", and turned a
     quarter when they are "/"; which of the two is settled later by the page's layout.
+    ``found``: the photo's ``candidates``, when already known.
     """
-    found = candidates(gray)
+    found = candidates(gray) if found is None else found
     if not found:
         raise NotLocated("no_form")
     backslash = sum(c.size for c in found if c.backslash) >= sum(c.size for c in found) / 2

@@ -1,8 +1,9 @@
 """One photo in, one page reading (or a reason to retake it) out.
 
-normalise (decode, size limits, light) → locate (fiducials; the digit boxes when the marks are
-hidden) → rectify (homography) → identify page and orientation (box layout) → quality (blur,
-cut off) → read fields (digits, bubbles).
+normalise (decode, size limits, light) → place the page: hypotheses from the corner marks, then
+(unless those already fit a page surely) from the printed content's keypoints, then (last, within
+the time budget) from the digit boxes; each map judged by the page layouts it makes fit → cut off
+→ rectify once → quality (blur) → read fields (digits, bubbles).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ocr import fields, identify, locate, quality, register
+from ocr import fields, header, identify, keypoints, locate, quality, register
 from ocr.cells import Gray
 from ocr.digits import model
 from ocr.form import BUBBLE_FIELDS, Page
@@ -24,13 +25,17 @@ from ocr.templates import PageTemplate, templates
 
 SCALE = 0.75
 """Straightened pages are 1500×2250: digit boxes ~44 px, like the photos' own resolution."""
-VERSION = "rekap-ocr 3"
-"""3: a field's ``quad`` frames its boxes (2 put it at three quarters of their place on the page)."""
+VERSION = "rekap-ocr 4"
+"""4: the page placed from several hypotheses (marks, keypoints, boxes), the best by its layout."""
+BUDGET_S = 0.8
+"""Seconds the search for the page may take before it settles for what it has: the slowest real
+photos took 5–26 s in the boxes' search, holding a worker all that time."""
 EDGE_SLACK = 0.35
 """Share of a box's width that may lie beyond the photo's edge."""
 
 
-def read_page(data: bytes) -> Outcome:
+def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
+    """Read one photo; the search for the page stops after ``budget_s`` seconds with what it has."""
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     try:
@@ -40,78 +45,183 @@ def read_page(data: bytes) -> Outcome:
     clock.lap("decode")
     if (problem := quality.lighting(gray)) is not None:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
-    pages = templates()
-    unmarked: Retake | None = None  # why the corner marks failed, when the boxes had to locate the page
-    try:
-        found = locate.locate(gray)
-        inferred = found.inferred
-        maps: list[Map] = [
-            (locate.homography(corners, pages[Page.ADMINISTRASI], 1.0), None)
-            for corners in locate.rotations(found.corners)
-        ]
-        if inferred:
-            # A corner guessed as a parallelogram's is wrong under strong perspective: let the
-            # digit boxes offer their own fit, and the page layout choose.
-            maps += [(fit.matrix, fit.page) for fit in register.register(gray, pages, _marks(gray))]
-    except locate.NotLocated as error:
-        inferred = 4
-        unmarked = Retake(error.reason)
-        fits = register.register(gray, pages, _marks(gray))
-        if not fits:
-            return Rejected(unmarked, unmarked.message)
-        maps = [(fit.matrix, fit.page) for fit in fits]
-    clock.lap("locate")
-    page, confidence, matrix, straight = _identify(gray, maps)
-    clock.lap("identify")
-    if (problem := quality.sharpness(straight)) is not None:
-        return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
-    if page is None and unmarked is not None:
-        # Some boxes fit a page but too few to be sure which: the marks' reason stands.
-        return Rejected(unmarked, unmarked.message, "too little of the page is in the photo to identify it")
-    if page is None:
-        detail = "the printed boxes do not match any page of C.Hasil-PPWP"
-        return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, detail)
-    template = pages[page]
+    search = _place(gray, budget_s, clock)
+    if search.best is None:
+        return _not_found(gray, search, budget_s)
+    page, confidence, matrix = search.best
+    template = templates()[page]
     inverse = np.linalg.inv(matrix)
     if (missing := _outside(template, inverse, gray.shape)) is not None:
         return Rejected(Retake.CUT_OFF, Retake.CUT_OFF.message, f"{missing} is outside the photo")
+    straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ matrix, SCALE)
+    clock.lap("rectify")
+    # Page 1 of the other ballots' forms has PPWP page 1's boxes: the header's 2D code (or, when it
+    # is not found, the printed title) tells them apart.
+    if (refusal := header.other_form(_header(gray, straight, template))) is not None:
+        return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, refusal)
+    clock.lap("header")
+    if (problem := quality.sharpness(straight)) is not None:
+        return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     clock.lap("quality")
     readings = read_fields(straight, template, inverse)
     clock.lap("fields")
     version = f"{VERSION}; digits {model().version}"
+    inferred = 0 if search.by_marks else search.inferred
     return PageReading(page, confidence, _turned(inverse), readings, inferred, timings, version)
 
 
-def _marks(gray: Gray) -> npt.NDArray[Any]:
-    return np.array([(c.x, c.y) for c in locate.candidates(gray)], np.float64)
+def _header(gray: Gray, straight: Gray, template: PageTemplate) -> header.Header:
+    """The page's 2D code where the map puts it (3 ms), else anywhere in the photo (40 ms: a map
+    made from the marks alone can be off at the header), else the printed title (Tesseract,
+    about 250 ms)."""
+    found = header.read_header(straight, template, SCALE, text=header.Text.NEVER)
+    if found.code is None and (code := header.read_code(gray)) is not None:
+        return header.Header(code, None, None, "", found.ms, 0.0)
+    return found if found.code is not None else header.read_header(straight, template, SCALE)
 
 
-Map = tuple[npt.NDArray[Any], Page | None]
-"""Photo → template, and the page it was fitted to (``None``: fitted to the corner marks alone)."""
+def _place(gray: Gray, budget_s: float, clock: _Clock) -> _Search:
+    """Hypotheses from the marks, then the printed content, then the boxes, each stage only while
+    no map fits a page surely (and the boxes only within the budget)."""
+    search = _Search(gray, locate.candidates(gray), time.perf_counter() + budget_s)
+    try:
+        found = locate.locate(gray, search.candidates)
+        search.inferred = found.inferred
+        for corners in locate.rotations(found.corners):
+            matrix = locate.homography(corners, templates()[Page.ADMINISTRASI], 1.0)
+            search.mark_map = matrix if search.mark_map is None else search.mark_map
+            search.consider(matrix, None)
+    except locate.NotLocated as error:
+        search.marks_failed = Retake(error.reason)
+    clock.lap("locate")
+    if not search.sure():
+        for placement in keypoints.place(gray):
+            search.placed(placement)
+        clock.lap("keypoints")
+    if search.best is None:
+        search.by_keypoints()
+    # The boxes alone are searched only when the marks did not show the whole page (page 1's box
+    # grid repeats, so they fit a page shifted by a column, or mirrored, that all four marks rule
+    # out) and the form's printed text was seen but not placed well enough: a form of another
+    # year or ballot is full of boxes too.
+    if search.best is None and search.inferred and search.placements and not search.late():
+        boxes = search.photo_boxes()
+        for fit in register.register(boxes, templates(), search.marks, deadline=search.deadline):
+            search.consider(fit.matrix, fit.page)
+        clock.lap("boxes")
+    return search
 
 
-def _identify(gray: Gray, maps: list[Map]) -> tuple[Page | None, float, npt.NDArray[Any], Gray]:
-    """Rectify with each candidate map and keep the best-fitting page layout.
+class _Search:
+    """The hypotheses (photo → template maps) tried so far and the best that fits a page.
 
-    A map fitted to one page's digit boxes only counts when that same page's layout fits best.
+    A map fitted to one page's printed content (keypoints, boxes) only counts for that page.
     """
-    pages = templates()
-    zoom = np.diag([SCALE, SCALE, 1.0])
-    best: tuple[float, Page, npt.NDArray[Any], Gray, dict[Page, float]] | None = None
-    for matrix, fitted in maps:
-        straight = locate.rectify(gray, zoom @ matrix, SCALE)
-        seen = locate.coverage(gray.shape, zoom @ matrix, SCALE)
-        scores = {p: identify.layout_score(straight, t, SCALE, seen) for p, t in pages.items()}
-        page = max(scores, key=lambda p: scores[p])
-        score = scores[page] if fitted in (None, page) else 0.0
-        if best is None or score > best[0]:
-            best = (score, page, matrix, straight, scores)
-    assert best is not None
-    score, page, matrix, straight, scores = best
-    _, confidence = identify.best_page(scores)
-    if score < identify.MIN_LAYOUT or confidence < identify.MIN_MARGIN:
-        return None, 0.0, matrix, straight
-    return page, confidence, matrix, straight
+
+    def __init__(self, gray: Gray, candidates: list[locate.Candidate], deadline: float) -> None:
+        self.gray = gray
+        self.candidates = candidates
+        self.marks = np.array([(c.x, c.y) for c in candidates], np.float64).reshape(-1, 2)
+        self.marks_failed: Retake | None = None
+        """Why the corner marks placed no page (``None``: they gave a map)."""
+        self.mark_map: npt.NDArray[Any] | None = None
+        self.inferred = 4
+        """Corners the marks' map inferred rather than saw (4: no map from marks)."""
+        self.deadline = deadline
+        self.best: tuple[Page, float, npt.NDArray[Any]] | None = None
+        self.best_score = 0.0
+        self.by_marks = False
+        self.boxes: npt.NDArray[Any] | None = None
+        self.placements: list[tuple[keypoints.Placement, float]] = []
+        """Each keypoint placement with its own page's layout score."""
+
+    def consider(self, matrix: npt.NDArray[Any], fitted: Page | None) -> float:
+        """Judge a map; returns the layout score of the page it was fitted to (or of the best)."""
+        if not _plausible(matrix):
+            return 0.0
+        scores = identify.page_scores(self.gray, matrix)
+        page, score, confidence = identify.best_page(scores)
+        if fitted in (None, page) and identify.fits(score, confidence) and score > self.best_score:
+            self.best, self.best_score, self.by_marks = (page, confidence, matrix), score, fitted is None
+        return scores[fitted] if fitted is not None else score
+
+    def placed(self, placement: keypoints.Placement) -> None:
+        """Consider a keypoint placement as it is and fitted again to the page's digit boxes:
+        keypoints place a page only roughly (their positions come from a coarse image pyramid)."""
+        self.placements.append((placement, self.consider(placement.matrix, placement.page)))
+        template = templates()[placement.page]
+        for refit in (register.refine, register.by_rows):
+            better = refit(self.photo_boxes(), self.marks, placement.matrix, template)
+            if better is not None:
+                refined = keypoints.Placement(placement.page, better, placement.inliers)
+                self.placements.append((refined, self.consider(better, placement.page)))
+
+    def by_keypoints(self) -> None:
+        """The page the printed content names clearly, when no map makes a layout fit.
+
+        A page printed on longer paper, or in another printing whose tables are taller, matches
+        the blank page's text but not its box layout as one plane; its fields are then found
+        near their expected places (``fields.cut_field`` searches further on pages 2 and 3).
+        """
+        if not self.placements:
+            return
+        inliers: dict[Page, int] = {}
+        for placement, _ in self.placements:
+            inliers[placement.page] = max(inliers.get(placement.page, 0), placement.inliers)
+        page = max(inliers, key=lambda p: inliers[p])
+        runner_up = max((n for p, n in inliers.items() if p != page), default=0)
+        if inliers[page] < keypoints.SURE_INLIERS or inliers[page] < keypoints.SURE_RATIO * runner_up:
+            return
+        placement, _ = max((x for x in self.placements if x[0].page == page), key=lambda x: x[1])
+        if _plausible(placement.matrix):
+            self.best = (page, 1.0 - runner_up / inliers[page], placement.matrix)
+
+    def photo_boxes(self) -> npt.NDArray[Any]:
+        if self.boxes is None:
+            self.boxes = register.boxes_in(self.gray)
+        return self.boxes
+
+    def sure(self) -> bool:
+        return self.best_score >= identify.SURE
+
+    def late(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+
+def _plausible(matrix: npt.NDArray[Any]) -> bool:
+    """A map a phone could make: finite, not folding the page flat, not stretching one way over
+    twice the other (an app's resize stretches by ~15 %, a slant by less than half)."""
+    if not np.isfinite(matrix).all() or abs(matrix[2, 2]) < 1e-9:
+        return False
+    linear = matrix[:2, :2] / matrix[2, 2]
+    if np.linalg.det(linear) <= 0:  # a mirror image: no camera photographs a page that way
+        return False
+    scales = np.linalg.svd(linear, compute_uv=False)
+    return bool(scales[1] / scales[0] > 0.5 and 0.05 < scales[0] < 50)
+
+
+def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
+    """No map fits a page. The 2D code of another form's page names it; the marks of the form were
+    found but no page's boxes: too blurred to see them, or another form; or the marks say why they
+    placed nothing (cut off, no form)."""
+    code = header.read_code(gray)
+    if code is not None and (refusal := header.other_form(header.Header(code, None, None, "", 0.0, 0.0))):
+        return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, refusal)
+    if search.mark_map is not None:
+        straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ search.mark_map, SCALE)
+        if (problem := quality.sharpness(straight)) is not None:
+            return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
+    if search.late():
+        # The boxes' search was cut short: nothing is known to be wrong with the photo, only that
+        # it is too hard to make out in the time a worker may spend on it.
+        return Rejected(Retake.UNCLEAR, Retake.UNCLEAR.message, f"search stopped after {budget_s:.1f} s")
+    reason = search.marks_failed or Retake.OTHER_FORM
+    detail = {
+        Retake.OTHER_FORM: "the printed boxes do not match any page of C.Hasil-PPWP",
+        Retake.CUT_OFF: "too little of the page is in the photo to place it",
+        Retake.NO_FORM: "no corner marks, printed text or boxes of the form were found",
+    }.get(reason, "")
+    return Rejected(reason, reason.message, detail)
 
 
 def _outside(template: PageTemplate, inverse: npt.NDArray[Any], shape: tuple[int, ...]) -> str | None:
@@ -140,19 +250,22 @@ def _turned(inverse: npt.NDArray[Any]) -> int:
 
 
 def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:
+    cuts = {name: fields.cut_field(straight, boxes, SCALE) for name, boxes in template.fields.items()}
+    # Every box of the page through the digit model at once: one product of matrices, not 22.
+    probs, empty = fields.read_boxes([image for cut in cuts.values() for image in cut.images])
     out = []
-    for name, boxes in template.fields.items():
-        cut = fields.cut_field(straight, boxes, SCALE)
-        probs, empty = fields.read_boxes(cut.images)
+    for k, (name, cut) in enumerate(cuts.items()):
+        field_probs, field_empty = probs[3 * k : 3 * k + 3], empty[3 * k : 3 * k + 3]
         bubbles = None
         if name in BUBBLE_FIELDS:
+            boxes = template.fields[name]
             x0, y0 = (
                 cut.rects[0][0] - round(boxes[0][0] * SCALE),
                 cut.rects[0][1] - round(boxes[0][1] * SCALE),
             )
             bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, (x0, y0))
-            probs = fields.fuse_bubbles(probs, bubbles)
-        out.append(fields.field_reading(name, probs, empty, _quad(cut.rects, inverse), bubbles))
+            field_probs = fields.fuse_bubbles(field_probs, bubbles)
+        out.append(fields.field_reading(name, field_probs, field_empty, _quad(cut.rects, inverse), bubbles))
     return out
 
 

@@ -24,6 +24,8 @@ class Retake(StrEnum):
     CUT_OFF = "cut_off"
     BLURRY = "blurry"
     DARK = "dark"
+    UNCLEAR = "unclear"
+    """The search for the page ran out of its time budget before any map fitted a page."""
 
     @property
     def message(self) -> str:
@@ -45,6 +47,8 @@ _MESSAGES = {
     Retake.CUT_OFF: "Part of the page is outside the photo. Step back so that all four black corners show.",
     Retake.BLURRY: "The photo is too blurry to read the numbers. Hold the phone still and take it again.",
     Retake.DARK: "The photo is too dark. Take it again in better light, without shadow on the page.",
+    Retake.UNCLEAR: "The page could not be made out in this photo. Photograph the whole page, flat, "
+    "with all four black corners showing.",
 }
 
 
@@ -58,6 +62,8 @@ _PESAN = {
     Retake.CUT_OFF: "Sebagian halaman terpotong. Mundur sedikit agar keempat sudut hitam tampak.",
     Retake.BLURRY: "Foto buram, angka tidak terbaca. Pegang ponsel dengan tenang lalu foto ulang.",
     Retake.DARK: "Foto terlalu gelap. Foto ulang di tempat yang lebih terang, tanpa bayangan di halaman.",
+    Retake.UNCLEAR: "Halaman tidak dapat dikenali di foto ini. Foto ulang seluruh halaman, rata, "
+    "dengan keempat sudut hitam tampak.",
 }
 
 

@@ -13,6 +13,9 @@ then confirms the page.
 from __future__ import annotations
 
 import itertools
+import math
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,8 @@ PERSPECTIVE_POINTS = 7
 MAX_TILT = 0.35
 """Largest change of scale a fitted homography may make across the boxes it was fitted on."""
 """A corner mark landing on its template corner counts as much as ten boxes."""
+ENOUGH = 0.7
+"""A fit that puts this share of a page's boxes on photographed boxes ends that page's search."""
 MAX_BOXES = 400
 MAX_ROWS = 600
 MAX_MARKS = 40
@@ -99,15 +104,16 @@ def _holes(binary: Gray) -> list[tuple[float, float, float]]:
 
 def _rows(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
     """Pairs (first, third) of boxes that make a row of three at an even pitch."""
+    centres = boxes[:, :2].astype(np.float64)
+    step = (centres[None, :, :] - centres[:, None, :]) / 2  # [i, j]: half the way from i to j
+    pitch = np.hypot(step[..., 0], step[..., 1])
+    side = boxes[:, 2:3].astype(np.float64)
+    candidates = np.argwhere((1.1 * side < pitch) & (pitch < 1.6 * side))
     rows = []
-    for i, j in itertools.permutations(range(len(boxes)), 2):
-        step = (boxes[j, :2] - boxes[i, :2]) / 2
-        pitch = float(np.hypot(*step))
-        if not 1.1 * boxes[i, 2] < pitch < 1.6 * boxes[i, 2]:
-            continue
-        middle = np.hypot(*(boxes[:, :2] - (boxes[i, :2] + step)).T)
+    for i, j in candidates:
+        middle = np.hypot(*(centres - (centres[i] + step[i, j])).T)
         if middle.min() < 0.25 * boxes[i, 2]:
-            rows.append((i, j))
+            rows.append((int(i), int(j)))
     return rows
 
 
@@ -122,16 +128,24 @@ def _similarity(
     return np.array([[k.real, -k.imag, t.real], [k.imag, k.real, t.imag]], np.float64)
 
 
-def register(gray: Gray, pages: dict[Page, PageTemplate], marks: npt.NDArray[Any]) -> list[Registered]:
+def register(
+    boxes: npt.NDArray[Any],
+    pages: dict[Page, PageTemplate],
+    marks: npt.NDArray[Any],
+    *,
+    deadline: float = math.inf,
+) -> list[Registered]:
     """The best fit of each page, best first (pages with too few matching boxes left out).
 
     Rough fits come from one photographed row of boxes matched to one template row, or from a
     seen corner mark plus a row (its angle and pitch). Each is refined by least squares over the
     boxes and marks it brings close, then scored: boxes on template boxes, plus marks on template
     corners. The marks matter: page 1's rows repeat at one pitch, so a fit one row off matches
-    almost as many boxes, but not the marks.
+    almost as many boxes, but not the marks. Past ``deadline`` (``time.perf_counter()``) the
+    search stops with the fits it has: its cost grows with the boxes and rows seen. A fit that
+    puts most of a page's boxes on photographed ones ends the whole search. ``boxes``: the
+    photo's ``boxes_in``.
     """
-    boxes = boxes_in(gray)
     if not MIN_INLIERS <= len(boxes) <= MAX_BOXES or len(marks) > MAX_MARKS:
         return []
     rows = _rows(boxes)
@@ -143,6 +157,8 @@ def register(gray: Gray, pages: dict[Page, PageTemplate], marks: npt.NDArray[Any
         target = _Target(template)
         best: tuple[int, npt.NDArray[Any]] | None = None
         for rough in _hypotheses(boxes, rows, marks, target):
+            if time.perf_counter() > deadline:
+                break
             refined = _fit(boxes, marks, rough, target, ROUGH)
             if refined is None:
                 continue
@@ -153,8 +169,12 @@ def register(gray: Gray, pages: dict[Page, PageTemplate], marks: npt.NDArray[Any
             score = _score(boxes, marks, refined, target)
             if score >= MIN_INLIERS and (best is None or score > best[0]):
                 best = (score, refined)
+                if score >= ENOUGH * len(target.centres):
+                    break
         if best is not None:
             fits.append(Registered(page, _full(best[1]), best[0]))
+            if best[0] >= ENOUGH * len(target.centres):
+                break
     return sorted(fits, key=lambda fit: fit.inliers, reverse=True)
 
 
@@ -170,27 +190,33 @@ class _Target:
 
 def _hypotheses(
     boxes: npt.NDArray[Any], rows: list[tuple[int, int]], marks: npt.NDArray[Any], target: _Target
-) -> list[npt.NDArray[Any]]:
-    out = []
+) -> Iterator[npt.NDArray[Any]]:
+    """Rough maps, made as they are asked for: a search stopped by its deadline makes no more."""
+    side = boxes[:, 2].mean()
+    for rough in _rough(boxes, rows, marks, target):
+        if (
+            rough[0, 0] > 0
+            and abs(rough[1, 0]) < 0.5 * rough[0, 0]
+            and 0.75 < side * np.hypot(rough[0, 0], rough[1, 0]) / target.side < 1.33
+        ):
+            yield rough
+
+
+def _rough(
+    boxes: npt.NDArray[Any], rows: list[tuple[int, int]], marks: npt.NDArray[Any], target: _Target
+) -> Iterator[npt.NDArray[Any]]:
     for i, j in rows:
         for ta, tb in target.rows:
-            out.append(_similarity(boxes[i, :2], boxes[j, :2], ta, tb))
+            yield _similarity(boxes[i, :2], boxes[j, :2], ta, tb)
         ta, tb = target.rows[0]
         turn = _similarity(boxes[i, :2], boxes[j, :2], ta, tb)
         for mark in marks:
             for corner in target.corners:
                 anchored = turn.copy()
                 anchored[:, 2] += corner - anchored @ np.append(mark, 1.0)
-                out.append(anchored)
+                yield anchored
     if len(target.rows) <= FEW_ROWS:
-        out += _two_row_hypotheses(boxes, rows, target)
-    return [
-        h
-        for h in out
-        if h[0, 0] > 0
-        and abs(h[1, 0]) < 0.5 * h[0, 0]
-        and 0.75 < boxes[:, 2].mean() * np.hypot(h[0, 0], h[1, 0]) / target.side < 1.33
-    ]
+        yield from _two_row_hypotheses(boxes, rows, target)
 
 
 def _two_row_hypotheses(
@@ -308,5 +334,83 @@ def _score(
 def _square(matrix: npt.NDArray[Any]) -> bool:
     """Close to a similarity: phones and the app's resizing stretch one axis by up to ~15 %."""
     full = _full(matrix)
-    singular = np.linalg.svd(full[:2, :2] / full[2, 2], compute_uv=False)
-    return bool(singular[1] / singular[0] > 0.8)
+    linear = full[:2, :2] / full[2, 2]
+    singular = np.linalg.svd(linear, compute_uv=False)
+    # Not mirrored either: a least-squares fit to a mirrored page's boxes can flip it.
+    return bool(singular[1] / singular[0] > 0.8 and np.linalg.det(linear) > 0)
+
+
+def refine(
+    boxes: npt.NDArray[Any], marks: npt.NDArray[Any], matrix: npt.NDArray[Any], template: PageTemplate
+) -> npt.NDArray[Any] | None:
+    """A rough map (from keypoints) fitted again to the digit boxes and marks it brings near their
+    template places, as a person lines a page up by its boxes; ``None`` when too few come near."""
+    target = _Target(template)
+    marks = marks.reshape(-1, 2).astype(np.float64)
+    rough = _fit(boxes, marks, matrix, target, ROUGH)
+    if rough is None:
+        return None
+    tight = _fit(boxes, marks, rough, target, TOLERANCE)
+    return _full(rough if tight is None else tight)
+
+
+def by_rows(
+    boxes: npt.NDArray[Any], marks: npt.NDArray[Any], matrix: npt.NDArray[Any], template: PageTemplate
+) -> npt.NDArray[Any] | None:
+    """A rough map fitted again to the rows of three boxes found near each field's place.
+
+    Pages 2 and 3 come in printings whose tables are taller than the blank form's (two rows of
+    tally squares, not one), so their fields lie up to ~200 template pixels from where a map of
+    the printed text puts them. Each field takes the photographed row of three nearest its place
+    within half the distance to its neighbouring field, rows keeping their order down the page;
+    the boxes of the rows taken fix the map where it matters: around the fields.
+    """
+    if not MIN_INLIERS <= len(boxes) <= MAX_BOXES:
+        return None
+    full = _full(matrix)
+    target = _Target(template)
+    mapped = _apply(full, boxes[:, :2].astype(np.float64))
+    w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
+    zoom = np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3)
+    sized = np.abs(np.log(boxes[:, 2] * zoom / target.side)) < np.log(1.5)
+    firsts = target.centres[0::3]
+    gaps = np.abs(firsts[:, None, 1] - firsts[None, :, 1]) + np.eye(len(firsts)) * 1e9
+    window = np.clip(0.45 * gaps.min(axis=1), TOLERANCE, 250.0)
+    source, dest, last_y = [], [], -np.inf
+    for k, ((tx, ty), reach) in enumerate(zip(firsts, window, strict=True)):
+        near = sized & (np.abs(mapped[:, 0] - tx) < 2 * target.side) & (np.abs(mapped[:, 1] - ty) < reach)
+        near &= mapped[:, 1] > last_y
+        found = _row_from(mapped, np.flatnonzero(near), target.centres[3 * k : 3 * k + 3], target.side)
+        if found is None:
+            continue
+        last_y = mapped[found[0][1], 1]
+        source += [boxes[i, :2] for _, i in found]
+        dest += [target.centres[3 * k + b] for b, _ in found]
+    if len(source) < 6:
+        return None
+    mark_from, mark_to = _pairs(marks.reshape(-1, 2).astype(np.float64), full, target.corners, 2 * ROUGH)
+    points = np.vstack([np.array(source, np.float64), mark_from])
+    return _full(_least_squares(points, np.vstack([np.array(dest, np.float64), mark_to])))
+
+
+def _row_from(
+    mapped: npt.NDArray[Any], first: npt.NDArray[Any], row: npt.NDArray[Any], side: float
+) -> list[tuple[int, int]] | None:
+    """Of the candidate first boxes, the one nearest the row's place (``row``: its three template
+    centres) with the boxes that follow it at the row's own pitch, each found from the last (a
+    rough map's scale is off by up to a tenth); the middle one may be missing (its digit or a
+    fold broke its outline). Pairs (box of the row 0–2, photographed box)."""
+    best: tuple[float, list[tuple[int, int]]] | None = None
+    for i in first:
+        found = [(0, int(i))]
+        for k in (1, 2):
+            last, j_last = found[-1]
+            distance = np.hypot(*(mapped - (mapped[j_last] + row[k] - row[last])).T)
+            j = int(distance.argmin())
+            if distance[j] <= 0.3 * side * (k - last):
+                found.append((k, j))
+        if len(found) >= 2 and found[-1][0] == 2:
+            cost = float(np.hypot(*(mapped[i] - row[0])))
+            if best is None or cost < best[0]:
+                best = (cost, found)
+    return None if best is None else best[1]

@@ -4,13 +4,16 @@ Each synthetic TPS gets a consistent set of numbers (every rule of ``ocr.form`` 
 by hand into the blank renderings (unused leading boxes crossed out or left empty, page-2
 bubbles blackened, tally strokes), then photographed: perspective up to ~30°, a table behind
 the paper, uneven light, blur, sensor noise and JPEG compression. The labels file has the
-columns of ``images_index.csv`` so ``rekap ocr eval`` reads it as it reads the real photos.
+columns of ``images_index.csv`` so ``rekap ocr eval`` reads it as it reads the real photos, and
+after them the truth of each photo (``TRUTH_HEADER``), worked out from the camera's own geometry,
+against which a refusal's reason can be checked.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,13 @@ LABEL_HEADER = [
     "kode_tps", "page_order_in_sirekap", "file", "paslon_01", "paslon_02", "paslon_03",
     "suara_sah", "suara_tidak_sah", "total_suara", "dpt", "sirekap_status",
 ]  # fmt: skip
+TRUTH_HEADER = ["page", "blur_sigma", "fields_outside", "corners_visible"]
+"""The true page (1–3); the Gaussian blur applied, in photo pixels (0: none); how many fields have
+a box beyond the photo's edge by more than ``EDGE_ALLOWANCE``; how many corner marks' centres
+are inside the photo."""
+EDGE_ALLOWANCE = 1 / 3
+"""Share of a digit box's width that may lie beyond the photo's edge with the field still in
+the photo: the digit is written in the box's middle."""
 
 
 def tps_values(rng: np.random.Generator) -> dict[str, int]:
@@ -114,8 +124,39 @@ def _tally_strokes(
                     cv2.line(page, (x + s * 9, y), (x + s * 9 + 2, y + 22), ink, 2, cv2.LINE_AA)
 
 
-def photograph(page: Canvas, rng: np.random.Generator, strength: float = 1.0) -> npt.NDArray[Any]:
-    """The filled page as a phone would capture it: a BGR image."""
+@dataclass(frozen=True)
+class Photo:
+    image: npt.NDArray[Any]
+    """BGR, as decoded from the camera's JPEG."""
+    matrix: npt.NDArray[Any]
+    """Page (template) pixels → photo pixels."""
+    blur_sigma: float
+    """The Gaussian blur applied, in photo pixels; 0 when none."""
+
+    def fields_outside(self, template: PageTemplate) -> int:
+        """Fields with a box more than ``EDGE_ALLOWANCE`` of its width beyond the photo's edge."""
+        h, w = self.image.shape[:2]
+        outside = 0
+        for boxes in template.fields.values():
+            for x, y, bw, bh in boxes:
+                corners = np.array([[(x, y), (x + bw, y), (x + bw, y + bh), (x, y + bh)]], np.float64)
+                mapped = cv2.perspectiveTransform(corners, self.matrix)[0]
+                slack = EDGE_ALLOWANCE * float(np.linalg.norm(mapped[1] - mapped[0]))
+                beyond = (mapped < -slack).any() or (mapped[:, 0] > w + slack).any()
+                if beyond or (mapped[:, 1] > h + slack).any():
+                    outside += 1
+                    break
+        return outside
+
+    def corners_visible(self, template: PageTemplate) -> int:
+        h, w = self.image.shape[:2]
+        centres = cv2.perspectiveTransform(np.array([template.fiducials], np.float64), self.matrix)[0]
+        inside = (centres[:, 0] >= 0) & (centres[:, 0] < w) & (centres[:, 1] >= 0) & (centres[:, 1] < h)
+        return int(inside.sum())
+
+
+def photograph(page: Canvas, rng: np.random.Generator, strength: float = 1.0) -> Photo:
+    """The filled page as a phone would capture it, with the camera's geometry and blur."""
     h, w = page.shape[:2]
     out_w = int(rng.integers(1100, 1600))
     out_h = int(out_w * rng.uniform(1.45, 1.6))
@@ -137,7 +178,8 @@ def photograph(page: Canvas, rng: np.random.Generator, strength: float = 1.0) ->
     light = 1.0 - strength * rng.uniform(0.1, 0.45) * np.clip(np.cos(angle) * gx + np.sin(angle) * gy, 0, 1)
     shaded *= light[..., None] * rng.uniform(0.75, 1.0)
     sigma = strength * rng.uniform(0.0, 1.3)
-    if sigma > 0.2:
+    blurred = sigma > 0.2
+    if blurred:
         shaded = cv2.GaussianBlur(shaded, (0, 0), sigma)
     shaded += rng.normal(0, 2 + 4 * strength, shaded.shape)
     quality = int(rng.integers(40, 91))
@@ -146,7 +188,7 @@ def photograph(page: Canvas, rng: np.random.Generator, strength: float = 1.0) ->
     )
     decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     assert ok and decoded is not None
-    return decoded
+    return Photo(decoded, matrix, sigma if blurred else 0.0)
 
 
 def generate(forms: Path, out: Path, count: int, seed: int, *, strength: float = 1.0) -> Path:
@@ -167,17 +209,23 @@ def generate(forms: Path, out: Path, count: int, seed: int, *, strength: float =
         if page == 0:
             values = tps_values(rng)
             truth[kode] = values
-        order = [Page(page + 1)]
-        filled = fill_page(blanks[order[0]], pages[order[0]], values, rng)
+        template = pages[Page(page + 1)]
+        filled = fill_page(blanks[template.page], template, values, rng)
         name = f"{kode}-p{page + 1}-{n:05d}.jpg"
         photo = photograph(filled, rng, strength)
-        cv2.imwrite(str(out / name), photo, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(str(out / name), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
         numbers = [values[f] for f in (*FIELDS[Page.PASLON], *FIELDS[Page.SUARA], "pemilih_dpt_j")]
-        rows.append([kode, page + 1, name, *numbers, "SYNTHETIC"])
+        truth_of_photo = [
+            template.page.value,
+            round(photo.blur_sigma, 3),
+            photo.fields_outside(template),
+            photo.corners_visible(template),
+        ]
+        rows.append([kode, page + 1, name, *numbers, "SYNTHETIC", *truth_of_photo])
     labels = out / "labels.csv"
     with labels.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(LABEL_HEADER)
+        writer.writerow(LABEL_HEADER + TRUTH_HEADER)
         writer.writerows(rows)
     (out / "values.json").write_text(json.dumps(truth, indent=1))
     return labels

@@ -11,7 +11,7 @@ import msgspec
 
 from ocr import templates
 from ocr.decode import decode
-from ocr.evaluate import evaluate
+from ocr.evaluate import LabelError, evaluate
 from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected
 from ocr.synth.pages import generate
@@ -33,6 +33,13 @@ def register(commands: Any) -> None:
     ev = ocr.add_parser("eval", help="score the reader against labelled photos (images_index.csv format)")
     ev.add_argument("--images", type=Path, required=True, metavar="DIR")
     ev.add_argument("--labels", type=Path, required=True, metavar="CSV")
+    ev.add_argument(
+        "--pages",
+        type=Path,
+        metavar="CSV",
+        help="file,page: the true page of photos (e.g. tests/resources/real_pages.csv); "
+        "a photo counts as identified only when read as that page",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=run_eval)
 
@@ -87,14 +94,26 @@ def run_read(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if pages else 1
 
 
+_JUSTIFIED = {True: "true of the photo", False: "NOT true of the photo", None: "truth unknown"}
+
+
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
-    result = evaluate(_existing(args.images, "folder"), _existing(args.labels, "labels file"))
+    pages = _existing(args.pages, "pages file") if args.pages is not None else None
+    try:
+        result = evaluate(
+            _existing(args.images, "folder"), _existing(args.labels, "labels file"), true_pages=pages
+        )
+    except LabelError as error:
+        raise InvalidInput(str(error)) from error
     if args.json:
         print(msgspec.json.encode(result).decode())
     else:
         summary = msgspec.to_builtins(result)
         disagreements = summary.pop("disagreements")
+        refusals = summary.pop("refusals")
         print(msgspec.json.format(msgspec.json.encode(summary)).decode())
+        for r in refusals:
+            print(f"{r['file']}: refused ({r['reason']}: {r['detail']}), {_JUSTIFIED[r['justified']]}")
         for d in disagreements:
             verdict = "ACCEPTED" if d["accepted"] else d["reason"]
             where = f"{d['tps']} {d['field']}"

@@ -75,8 +75,21 @@ def test_another_form_a_2019_scan() -> None:
 
 
 def test_page_cut_off(synthetic: Synthetic) -> None:
+    """The upper 45 % of page 2: the third pair's boxes are not in the photo."""
     image = photo(synthetic)
-    assert rejected(jpeg(image[: image.shape[0] * 55 // 100])).reason == Retake.CUT_OFF
+    outcome = rejected(jpeg(image[: image.shape[0] * 45 // 100]))
+    assert outcome.reason == Retake.CUT_OFF and "suara_paslon_3" in outcome.detail
+
+
+def test_part_of_a_page_holding_all_its_fields_is_read(synthetic: Synthetic) -> None:
+    """The upper 70 % of page 2: its lower corner marks are gone, its three numbers are all there."""
+    tps = sorted(synthetic.values)[0]
+    image = photo(synthetic)
+    outcome = read_page(jpeg(image[: image.shape[0] * 70 // 100]))
+    assert isinstance(outcome, PageReading) and outcome.page == 2
+    assert {f.name: f.value for f in outcome.fields} == {
+        name: synthetic.values[tps][name] for name in ("suara_paslon_1", "suara_paslon_2", "suara_paslon_3")
+    }
 
 
 def test_too_blurry(synthetic: Synthetic) -> None:
