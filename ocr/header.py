@@ -23,7 +23,7 @@ with (``locate.locate``, both ways up), 134 of them with a page identified by th
   PPWP pages the reader refuses as ``other_form``, and 501 on a page of C.HASIL-DPRD KAB/KOTA (its
   printed title says so) that the reader refuses as ``cut_off``.
 - Tesseract 5.3 on the title and Halaman crop, one call (243 ms mean, 293 ms p90 on a loaded
-  2-core machine; 878 ms mean without ``OMP_THREAD_LIMIT=1``): "Halaman N" read on 57 of 134 pages,
+  2-core machine with one OpenMP thread, 878 ms with its default): "Halaman N" read on 57 of 134 pages,
   56 right and one wrong (2 on page 3); the title PPWP on 60; another form's name never. Its
   orientation check: the header read on 67 of 136 upright crops and on none of the 136 crops of
   the upside-down straightening. The page code beside the 2D code, printed turned a quarter, was

@@ -71,19 +71,31 @@ def describe_template(blank: Gray) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return points, descriptors
 
 
-def write(pages: dict[Page, Gray], path: Path = KEYPOINTS_FILE) -> None:
+def build(forms_dir: Path) -> dict[str, npt.NDArray[Any]]:
+    """Each blank page's keypoints and descriptors, from ``page1.png``…``page3.png`` (2000×3000)."""
     arrays: dict[str, npt.NDArray[Any]] = {}
-    for page, blank in pages.items():
-        points, descriptors = describe_template(blank)
-        arrays[f"points{page.value}"], arrays[f"descriptors{page.value}"] = points, descriptors
+    for page in Page:
+        blank = cv2.imread(str(forms_dir / f"page{page.value}.png"), cv2.IMREAD_GRAYSCALE)
+        if blank is None:
+            raise FileNotFoundError(forms_dir / f"page{page.value}.png")
+        arrays[f"points{page.value}"], arrays[f"descriptors{page.value}"] = describe_template(blank)
+    return arrays
+
+
+def write(arrays: dict[str, npt.NDArray[Any]], path: Path = KEYPOINTS_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
-@cache
-def _templates(path: Path = KEYPOINTS_FILE) -> dict[Page, tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+def committed(path: Path = KEYPOINTS_FILE) -> dict[str, npt.NDArray[Any]]:
     with np.load(path) as data:
-        return {p: (data[f"points{p.value}"], data[f"descriptors{p.value}"]) for p in Page}
+        return {k: data[k] for k in data.files}
+
+
+@cache
+def _templates() -> dict[Page, tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+    arrays = committed()
+    return {p: (arrays[f"points{p.value}"], arrays[f"descriptors{p.value}"]) for p in Page}
 
 
 def place(gray: Gray) -> list[Placement]:

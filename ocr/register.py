@@ -372,7 +372,8 @@ def by_rows(
     mapped = _apply(full, boxes[:, :2].astype(np.float64))
     w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
     zoom = np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3)
-    sized = np.abs(np.log(boxes[:, 2] * zoom / target.side)) < np.log(1.5)
+    ratio = boxes[:, 2] * zoom / target.side
+    sized = (ratio > 1 / 1.5) & (ratio < 1.5)
     firsts = target.centres[0::3]
     gaps = np.abs(firsts[:, None, 1] - firsts[None, :, 1]) + np.eye(len(firsts)) * 1e9
     window = np.clip(0.45 * gaps.min(axis=1), TOLERANCE, 250.0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from ocr import templates
+from ocr import keypoints, templates
 from ocr.decode import decode
 from ocr.evaluate import LabelError, evaluate
 from ocr.reader import read_page
@@ -60,7 +60,9 @@ def register(commands: Any) -> None:
     )
     train.set_defaults(run=run_train)
 
-    tpl = ocr.add_parser("templates", help="rebuild ocr/data/templates.json from the blank form's renderings")
+    tpl = ocr.add_parser(
+        "templates", help="rebuild ocr/data/templates.json and keypoints.npz from the blank form's renderings"
+    )
     tpl.add_argument("--out", type=Path, default=templates.TEMPLATES_FILE)
     tpl.set_defaults(run=run_templates)
 
@@ -162,4 +164,7 @@ def run_templates(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(str(error)) from error
     templates.write(pages, args.out)
     print(f"{args.out}: {sum(len(p.fields) for p in pages)} fields on {len(pages)} pages")
+    described = keypoints.build(settings.forms_path)
+    keypoints.write(described, args.out.parent / keypoints.KEYPOINTS_FILE.name)
+    print(f"{args.out.parent / keypoints.KEYPOINTS_FILE.name}: keypoints of the blank pages")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr import digits, templates
+from ocr import digits, keypoints, templates
 from ocr.training import train
 from tests.conftest import forms_dir
 
@@ -21,6 +21,13 @@ def test_templates_rebuild_from_the_blank_form_to_the_committed_file() -> None:
         for cols in templates.templates()[templates.Page.PASLON].bubbles.values()
         for col in cols
     )
+
+
+def test_keypoints_rebuild_from_the_blank_form_to_the_committed_file() -> None:
+    built, committed = keypoints.build(forms_dir()), keypoints.committed()
+    assert built.keys() == committed.keys()
+    assert all(np.array_equal(built[k], committed[k]) for k in built)
+    assert all(len(committed[f"points{p.value}"]) >= 500 for p in templates.Page)
 
 
 def test_training_is_reproducible(tmp_path: Path) -> None:

@@ -66,3 +66,14 @@ def test_a_real_page_of_the_dprd_kabupaten_form_is_refused_naming_it() -> None:
     outcome = read_page(real("c1_form_images_unverified", DPRD))
     assert isinstance(outcome, Rejected) and outcome.reason == Retake.OTHER_FORM
     assert "DPRD KAB/KOTA" in outcome.detail
+
+
+def test_the_upper_half_of_a_real_page_three_holds_all_its_fields_and_is_read() -> None:
+    """TPS 022 Sinduadi, page 3 (A = 233, B = 1, C = 234 in Sirekap), cut below its table."""
+    name = "3404072001022-20240214-191758--e502dd59-6b90-436d-8420-e21d8bc24603.jpg"
+    image = cv2.imdecode(np.frombuffer(real("c1_form_images", name), np.uint8), cv2.IMREAD_COLOR)
+    ok, data = cv2.imencode(".jpg", image[: image.shape[0] // 2], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    outcome = read_page(data.tobytes())
+    assert isinstance(outcome, PageReading) and outcome.page == Page.SUARA
+    assert [f.value for f in outcome.fields] == [233, 1, 234]
