@@ -17,12 +17,12 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-import cv2
 import msgspec
 
 from ocr.reader import read_page
 from ocr.reading import PageReading, Retake
 from ocr.synth.pages import generate
+from ocr.threads import single_threaded
 
 TARGET_MEAN_MS = 300.0
 TARGET_P99_MS = 1000.0
@@ -79,7 +79,7 @@ def bench(forms: Path, real: Mapping[str, Path], *, quick: bool, seed: int = 202
     ``real`` maps a source name to a folder of photos of whole pages (crops of part of a page
     say nothing of a page's cost); ``quick`` takes 6 of each source.
     """
-    cv2.setNumThreads(1)
+    single_threaded()  # one core, as each of the worker's OCR processes
     take = 6 if quick else None
     with tempfile.TemporaryDirectory() as tmp:
         generate(forms, Path(tmp), take or 30, seed)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from ocr.form import FIELDS, Rule, holds, rules_over, violations
+from ocr.form import FIELDS, Rule, holds_with, rules_over, violations
 from ocr.reading import FieldReading, PageReading
 
 ACCEPT = 0.97
@@ -66,15 +66,33 @@ class TpsDecoding(msgspec.Struct, frozen=True):
 
 
 def value_probability(reading: FieldReading, value: int) -> float:
-    if reading.value is None:
-        return 1.0 if value == 0 else 0.0
-    if not 0 <= value <= 999:
-        return 0.0
-    p = 1.0
-    for box, digit in zip(reading.digits, (value // 100, value // 10 % 10, value % 10), strict=True):
-        listed = {(0 if a.value is None else a.value): a.probability for a in box}
-        p *= listed.get(digit, OTHER_DIGIT)
-    return p
+    return _Spelling(reading).probability(value)
+
+
+class _Spelling:
+    """A field's boxes as digit → probability tables, built once per field, each value's
+    probability remembered: the search asks for the same few hundred values thousands of times."""
+
+    def __init__(self, reading: FieldReading) -> None:
+        self.empty = reading.value is None
+        self.boxes = [
+            {(0 if a.value is None else a.value): a.probability for a in box} for box in reading.digits
+        ]
+        self.known: dict[int, float] = {}
+
+    def probability(self, value: int) -> float:
+        if (known := self.known.get(value)) is not None:
+            return known
+        if self.empty:
+            p = 1.0 if value == 0 else 0.0
+        elif not 0 <= value <= 999:
+            p = 0.0
+        else:
+            p = 1.0
+            for box, digit in zip(self.boxes, (value // 100, value // 10 % 10, value % 10), strict=True):
+                p *= box.get(digit, OTHER_DIGIT)
+        self.known[value] = p
+        return p
 
 
 def _number(reading: FieldReading) -> int:
@@ -138,28 +156,26 @@ def _search(
     broken rule multiplies a combination's probability by ``broken_cost``.
     """
     beam: list[tuple[float, dict[str, int]]] = [(0.0, {})]
-    for name in names:
+    for index, name in enumerate(names):
         reading = readings[name]
-        closing = [
-            r
-            for r in rules
-            if name in r.fields and all(f == name or f in names[: names.index(name)] for f in r.fields)
-        ]
+        spelling = _Spelling(reading)
+        earlier = set(names[:index])
+        closing = [r for r in rules if name in r.fields and all(f == name or f in earlier for f in r.fields)]
         readable = _readable_values(reading, CANDIDATES if broken_cost else None)
         grown = []
         for logp, values in beam:
             candidates = set(readable)
             candidates |= {v for rule in closing if (v := _solve(rule, name, values)) is not None}
+            checks = [holds_with(rule, values, name) for rule in closing]
             for value in candidates:
-                p = value_probability(reading, value)
+                p = spelling.probability(value)
                 if p <= 0:
                     continue
-                trial = {**values, name: value}
-                breaks = sum(holds(rule, trial) is False for rule in closing)
+                breaks = sum(not check(value) for check in checks)
                 if breaks and broken_cost is None:
                     continue
                 cost = breaks * math.log(broken_cost) if breaks and broken_cost else 0.0
-                grown.append((logp + math.log(p) + cost, trial))
+                grown.append((logp + math.log(p) + cost, {**values, name: value}))
         grown.sort(key=lambda t: t[0], reverse=True)
         beam = grown[:BEAM]
         if not beam:
@@ -173,7 +189,7 @@ def _readable_values(reading: FieldReading, limit: int | None = None) -> list[in
         return [0]
     boxes = [{0 if a.value is None else a.value for a in box} for box in reading.digits]
     spelled = {100 * a + 10 * b + c for a, b, c in itertools.product(*boxes)}
-    return sorted(spelled, key=lambda v: value_probability(reading, v), reverse=True)[:limit]
+    return sorted(spelled, key=_Spelling(reading).probability, reverse=True)[:limit]
 
 
 def _solve(rule: Rule, name: str, values: dict[str, int]) -> int | None:

@@ -8,7 +8,7 @@ digits; rule 9 (the ballots of one TPS agree) needs the other ballots' forms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum, StrEnum
 
 import msgspec
@@ -287,7 +287,25 @@ def holds(rule: Rule, values: Mapping[str, int]) -> bool | None:
     """Whether the rule holds; ``None`` when one of its fields is unknown."""
     if any(values.get(name) is None for name in rule.fields):
         return None
-    left, right = _sides(rule, values)
+    return _compare(rule, *_sides(rule, values))
+
+
+def holds_with(rule: Rule, values: Mapping[str, int], name: str) -> Callable[[int], bool]:
+    """``holds(rule, {**values, name: v})`` as a function of ``v``, the other fields (all known)
+    summed once: the decoder tries hundreds of values of one field against the same others."""
+    left = sum(values[f] for f in rule.left if f != name)
+    right = sum(values[f] for f in rule.right if f != name)
+    on_left, on_right = rule.left.count(name), rule.right.count(name)
+
+    def check(value: int) -> bool:
+        total = right + on_right * value
+        total = expected_ballots(total) if rule.relation is Relation.RESERVE else total
+        return _compare(rule, left + on_left * value, total)
+
+    return check
+
+
+def _compare(rule: Rule, left: int, right: int) -> bool:
     if rule.relation is Relation.AT_MOST:
         return left <= right + rule.tolerance
     return abs(left - right) <= rule.tolerance

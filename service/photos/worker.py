@@ -96,7 +96,7 @@ class Worker:
         self.pool = await create_pool(self.settings)
         self.redis = redis_client(self.settings, timeout=5)
         self.queue = OcrQueue(self.redis, self.settings.redis_prefix)
-        self.executor = ProcessPoolExecutor(self.processes)
+        self.executor = ProcessPoolExecutor(self.processes, initializer=ocr.single_threaded)
         slots = asyncio.Semaphore(self.processes)
         running: set[asyncio.Task[None]] = set()
         last_sweep = 0.0
@@ -222,8 +222,8 @@ class Worker:
             return await loop.run_in_executor(executor, job, argument)
         except BrokenProcessPool:
             if executor is self.executor:
-                self.executor = ProcessPoolExecutor(self.processes)
-            with ProcessPoolExecutor(1) as alone:
+                self.executor = ProcessPoolExecutor(self.processes, initializer=ocr.single_threaded)
+            with ProcessPoolExecutor(1, initializer=ocr.single_threaded) as alone:
                 return await loop.run_in_executor(alone, job, argument)
 
     async def _set_aside(self, conn: asyncpg.Connection, photo_id: int, why: str) -> None:
