@@ -19,6 +19,12 @@ synthetic page blurred with σ ≈ 1.9 px measures 0.25: below 0.24 the blur is 
 digits a person still reads begin to blur into each other (0.33 refused a legible σ 1.6 page)."""
 
 
+SOFT = 0.33
+"""When the corner marks were found but no page's boxes fit, a page softer than this is called
+blurry rather than another form: blur is what hid its boxes (σ = 4 px on a synthetic page: 0.25,
+its boxes no longer fit; σ = 3 px: 0.31, still read)."""
+
+
 def lighting(gray: Gray) -> str | None:
     paper = float(np.percentile(gray, 90))
     if paper < MIN_PAPER:
@@ -50,8 +56,8 @@ def _percentile(values: Gray, q: float, bins: int) -> int:
     return int(np.searchsorted(np.cumsum(counts), q / 100 * values.size))
 
 
-def sharpness(straight: Gray) -> str | None:
+def sharpness(straight: Gray, minimum: float = MIN_SHARPNESS) -> str | None:
     value = sharpness_of(straight)
-    if value < MIN_SHARPNESS:
-        return f"box edges sharpness {value:.2f} (needs {MIN_SHARPNESS})"
+    if value < minimum:
+        return f"box edges sharpness {value:.2f} (needs {minimum})"
     return None

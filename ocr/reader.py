@@ -209,7 +209,7 @@ def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
         return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, refusal)
     if search.mark_map is not None:
         straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ search.mark_map, SCALE)
-        if (problem := quality.sharpness(straight)) is not None:
+        if (problem := quality.sharpness(straight, quality.SOFT)) is not None:
             return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     if search.late():
         # The boxes' search was cut short: nothing is known to be wrong with the photo, only that

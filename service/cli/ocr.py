@@ -34,6 +34,9 @@ def register(commands: Any) -> None:
     ev.add_argument("--images", type=Path, required=True, metavar="DIR")
     ev.add_argument("--labels", type=Path, required=True, metavar="CSV")
     ev.add_argument(
+        "--processes", type=int, default=1, metavar="N", help="photos read at once (one core each)"
+    )
+    ev.add_argument(
         "--pages",
         type=Path,
         metavar="CSV",
@@ -102,8 +105,13 @@ _JUSTIFIED = {True: "true of the photo", False: "NOT true of the photo", None: "
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     pages = _existing(args.pages, "pages file") if args.pages is not None else None
     try:
+        if not 1 <= args.processes <= 64:
+            raise InvalidInput("--processes must be 1 to 64")
         result = evaluate(
-            _existing(args.images, "folder"), _existing(args.labels, "labels file"), true_pages=pages
+            _existing(args.images, "folder"),
+            _existing(args.labels, "labels file"),
+            true_pages=pages,
+            processes=args.processes,
         )
     except LabelError as error:
         raise InvalidInput(str(error)) from error

@@ -189,7 +189,9 @@ async def test_a_kpps_sends_the_three_pages_from_a_phone(
     why = "Halaman 2 terpotong di sisi kanan, foto ulang seluruh halaman"
     asked = api.post(f"/api/v1/review/{PHONED}/retake", json={"page": 2, "reason": why}, headers=officer)
     assert asked.status_code == 201, asked.text
-    # Once every page is read the phone asks every 30 s (every 4 s while a page is being read).
+    # Once every page is read the phone asks every 30 s (every 4 s while a page is being read),
+    # and at once when it is shown again: the KPPS comes back to the page.
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     await expect(card(2).locator(".retake")).to_contain_text(why, timeout=45_000)
     await expect(card(1).locator(".retake")).to_be_hidden()
     await screenshots.take(page, "4-retake-requested")

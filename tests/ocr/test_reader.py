@@ -81,7 +81,7 @@ def test_real_photos_of_one_tps_are_read_as_sirekap_holds_them() -> None:
 
 def test_on_the_real_photos_nothing_wrong_is_accepted() -> None:
     folder = shared("c1_form_images")
-    result = evaluate(folder / "images", folder / "images_index.csv")
+    result = evaluate(folder / "images", folder / "images_index.csv", processes=2)
     assert result.photos == 60
     assert result.auto_accepted_wrong == 0
     assert all(not d.accepted for d in result.disagreements)
