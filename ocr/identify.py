@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from ocr.cells import Gray
 from ocr.form import Page
-from ocr.templates import PageTemplate, templates
+from ocr.templates import templates
 
 MIN_MARGIN = 0.5
 """The best page must beat the runner-up by this share of its score."""
@@ -106,7 +106,3 @@ def best_page(scores: dict[Page, float]) -> tuple[Page, float, float]:
 
 def fits(score: float, confidence: float) -> bool:
     return score >= MIN_LAYOUT and confidence >= MIN_MARGIN
-
-
-def template_of(page: Page) -> PageTemplate:
-    return templates()[page]

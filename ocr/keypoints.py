@@ -4,9 +4,10 @@ The corner marks are often cut off or hidden (the phone app crops the page to it
 covers one, a fold hides another), and a dark square inside the page can pass for one. The
 printed form itself — its text, rules and boxes — is in every photo of it, so ORB keypoints of
 each blank page, matched to the photo's and filtered by a RANSAC homography, place the page
-without any mark (KawalC1 aligns its photos the same way, with AKAZE). On the 153 real page
-photos the right page had the most RANSAC inliers in every one, with at least twice the
-runner-up's in all but two.
+without any mark (KawalC1 aligns its photos the same way, with AKAZE). On the 152 real PPWP page
+photos the right page had the most RANSAC inliers in every one (14 or more; the other pages 18 at
+most; at least 2.1 times the runner-up). Their positions come from a coarse image pyramid, so the
+reader fits each placement again to the boxes near it (``register.refine``, ``register.by_rows``).
 
 The blank pages' keypoints are computed once by ``rekap ocr templates`` and committed in
 ``data/keypoints.npz``, so the reader needs nothing but this package.
@@ -42,8 +43,8 @@ MIN_INLIERS = 12
 """Fewer inliers than this is no placement (the wrong pages of real photos reach 9)."""
 SURE_INLIERS = 30
 SURE_RATIO = 2.5
-"""Keypoints alone name the page when its placement has this many inliers and this many times
-the runner-up's (on the 153 real photos the right page had 25–150, the others at most 20)."""
+"""Keypoints alone name the page, when no map makes a layout fit, only with this many inliers and
+this many times the runner-up's (real photos: the right page 14–150+, the others at most 18)."""
 FIELDS_MARGIN = 400
 """Template pixels of printed context kept around a page's digit boxes for its local fit."""
 
