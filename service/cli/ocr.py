@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from ocr import keypoints, templates
+from ocr import digit_check, keypoints, templates
 from ocr.decode import decode
 from ocr.evaluate import LabelError, evaluate
 from ocr.reader import read_page
@@ -45,6 +45,14 @@ def register(commands: Any) -> None:
     )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=run_eval)
+
+    dg = ocr.add_parser(
+        "digits", help="the digit model on labelled box crops (file,label; a folder or .tar.gz)"
+    )
+    dg.add_argument("--images", type=Path, required=True, metavar="DIR|TAR")
+    dg.add_argument("--labels", type=Path, required=True, metavar="CSV")
+    dg.add_argument("--json", action="store_true")
+    dg.set_defaults(run=run_digits)
 
     synth = ocr.add_parser("synth", help="generate synthetic phone photos of filled forms, with labels.csv")
     synth.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -100,6 +108,18 @@ def run_read(settings: Settings, args: argparse.Namespace) -> int:
 
 
 _JUSTIFIED = {True: "true of the photo", False: "NOT true of the photo", None: "truth unknown"}
+
+
+def run_digits(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        result = digit_check.check(_existing(args.images, "crops"), _existing(args.labels, "labels file"))
+    except digit_check.CropError as error:
+        raise InvalidInput(str(error)) from error
+    if result.crops == 0:
+        raise InvalidInput(f"no crop of {args.labels} was found in {args.images}")
+    encoded = msgspec.json.encode(result)
+    print(encoded.decode() if args.json else msgspec.json.format(encoded).decode())
+    return 0
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,109 @@
+"""The digit model on a folder or tarball of labelled box crops (``rekap ocr digits``).
+
+Crops are read exactly as the reader reads a box cut from a page (``fields.read_boxes``: an empty
+box is class 0, like an X), so the figures are the model's as the reader uses it. A crop counts as
+accepted when its digit's probability reaches ``CONFIDENT``, the share of the probability the
+decoder asks of a value before it accepts it without a person (``decode.ACCEPT``).
+"""
+
+from __future__ import annotations
+
+import csv
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import msgspec
+import numpy as np
+
+from ocr import fields
+from ocr.cells import Gray
+from ocr.decode import ACCEPT
+from ocr.digits import model
+
+CONFIDENT = ACCEPT
+
+
+class DigitCheck(msgspec.Struct, frozen=True):
+    crops: int
+    accuracy: float
+    per_digit_accuracy: dict[str, float]
+    confusion: list[list[int]]
+    """Rows: the true digit 0–9; columns: the digit read."""
+    confident: float
+    accepted_share: float
+    """Share of crops read at ``confident`` or more."""
+    accepted_accuracy: float
+    """Accuracy among those."""
+    missing: int
+    """Labelled files not found or not decodable."""
+    model_version: str
+
+
+class CropError(ValueError):
+    """A labels file or crop folder that does not say what this module expects."""
+
+
+def check(images: Path, labels: Path) -> DigitCheck:
+    wanted = _labels(labels)
+    found: dict[str, Gray] = dict(_crops(images, set(wanted)))
+    names = sorted(found)
+    truth = np.array([wanted[n] for n in names], int)
+    probs, _ = fields.read_boxes([found[n] for n in names]) if names else (np.zeros((0, 10)), [])
+    read = probs.argmax(axis=1) if len(names) else np.zeros(0, int)
+    sure = probs.max(axis=1) >= CONFIDENT if len(names) else np.zeros(0, bool)
+    confusion = np.zeros((10, 10), int)
+    np.add.at(confusion, (truth, read), 1)
+    right = read == truth
+    return DigitCheck(
+        crops=len(names),
+        accuracy=_share(right),
+        per_digit_accuracy={str(d): _share(right[truth == d]) for d in range(10)},
+        confusion=confusion.tolist(),
+        confident=CONFIDENT,
+        accepted_share=_share(sure),
+        accepted_accuracy=_share(right[sure]),
+        missing=len(wanted) - len(names),
+        model_version=model().version,
+    )
+
+
+def _share(flags: np.ndarray) -> float:
+    return round(float(flags.mean()), 4) if flags.size else 0.0
+
+
+def _labels(path: Path) -> dict[str, int]:
+    """``file,label`` (other columns ignored); a label is a digit 0–9."""
+    with path.open(newline="") as handle:
+        rows = csv.DictReader(handle)
+        if not {"file", "label"} <= set(rows.fieldnames or ()):
+            raise CropError(f"{path}: needs the columns file,label")
+        out = {}
+        for line, row in enumerate(rows, start=2):
+            if not row["label"].isdigit() or len(row["label"]) != 1:
+                raise CropError(f"{path}:{line}: label {row['label']!r} is not a digit 0–9")
+            out[Path(row["file"]).name] = int(row["label"])
+    return out
+
+
+def _crops(images: Path, wanted: set[str]) -> Iterator[tuple[str, Gray]]:
+    """(file name, grey image) of each labelled crop in a folder or a ``.tar.gz``, by file name."""
+    if images.is_dir():
+        for path in sorted(images.rglob("*")):
+            if path.name in wanted and (image := _decoded(path.read_bytes())) is not None:
+                yield path.name, image
+        return
+    if not tarfile.is_tarfile(images):
+        raise CropError(f"{images}: neither a folder nor a tarball of crops")
+    with tarfile.open(images) as archive:
+        for member in archive:
+            name = Path(member.name).name
+            data = archive.extractfile(member) if member.isfile() and name in wanted else None
+            if data is not None and (image := _decoded(data.read())) is not None:
+                yield name, image
+
+
+def _decoded(data: bytes) -> Gray | None:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return None if image is None or image.size == 0 else image
