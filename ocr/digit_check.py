@@ -36,6 +36,9 @@ class DigitCheck(msgspec.Struct, frozen=True):
     """Share of crops read at ``confident`` or more."""
     accepted_accuracy: float
     """Accuracy among those."""
+    calibration_error: float
+    """Expected calibration error: over ten bins of confidence, the crop-weighted gap between the
+    mean confidence and the accuracy (0 when the model is exactly as sure as it is right)."""
     missing: int
     """Labelled files not found or not decodable."""
     model_version: str
@@ -64,9 +67,22 @@ def check(images: Path, labels: Path) -> DigitCheck:
         confident=CONFIDENT,
         accepted_share=_share(sure),
         accepted_accuracy=_share(right[sure]),
+        calibration_error=_calibration_error(probs.max(axis=1) if len(names) else np.zeros(0), right),
         missing=len(wanted) - len(names),
         model_version=model().version,
     )
+
+
+def _calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    if not confidence.size:
+        return 0.0
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    gaps = [
+        abs(float(confidence[which == b].mean()) - float(right[which == b].mean())) * (which == b).sum()
+        for b in range(bins)
+        if (which == b).any()
+    ]
+    return round(float(sum(gaps)) / confidence.size, 4)
 
 
 def _share(flags: np.ndarray) -> float:

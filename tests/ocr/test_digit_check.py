@@ -52,6 +52,7 @@ def test_a_folder_and_the_same_crops_in_a_tarball_give_the_same_figures(tmp_path
     assert list(confusion.sum(axis=1)) == [4] * 10, "rows are the true digits"
     assert from_folder["accuracy"] == round(np.trace(confusion) / 40, 4)
     assert 0 <= from_folder["accepted_share"] <= 1 and from_folder["confident"] == 0.97
+    assert 0 <= from_folder["calibration_error"] <= 1
 
 
 def test_a_label_that_is_no_digit_is_refused_with_its_line(tmp_path: Path) -> None:
@@ -67,3 +68,4 @@ def test_the_real_crops_of_other_provinces_are_read() -> None:
     out = _check(folder / "DS-9.tar.gz", folder / "labels.csv")
     assert out["crops"] == 6820 and out["missing"] == 0
     assert out["accuracy"] >= 0.98 and out["accepted_accuracy"] >= 0.995
+    assert out["calibration_error"] < 0.05
