@@ -15,6 +15,7 @@ from ocr.evaluate import LabelError, evaluate
 from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected
 from ocr.synth.pages import generate
+from ocr.synth.rephoto import rephotograph_folder
 from service.errors import InvalidInput
 from service.settings import Settings
 
@@ -53,6 +54,14 @@ def register(commands: Any) -> None:
     dg.add_argument("--labels", type=Path, required=True, metavar="CSV")
     dg.add_argument("--json", action="store_true")
     dg.set_defaults(run=run_digits)
+
+    again = ocr.add_parser(
+        "rephotograph", help="real page photos photographed again (table, slant, light, shadow, blur, JPEG)"
+    )
+    again.add_argument("--images", type=Path, required=True, metavar="DIR")
+    again.add_argument("--out", type=Path, required=True, metavar="DIR")
+    again.add_argument("--seed", type=int, default=1)
+    again.set_defaults(run=run_rephotograph)
 
     synth = ocr.add_parser("synth", help="generate synthetic phone photos of filled forms, with labels.csv")
     synth.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -119,6 +128,12 @@ def run_digits(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(f"no crop of {args.labels} was found in {args.images}")
     encoded = msgspec.json.encode(result)
     print(encoded.decode() if args.json else msgspec.json.format(encoded).decode())
+    return 0
+
+
+def run_rephotograph(settings: Settings, args: argparse.Namespace) -> int:
+    count = rephotograph_folder(_existing(args.images, "folder"), args.out, args.seed)
+    print(f"{args.out}: {count} photos")
     return 0
 
 

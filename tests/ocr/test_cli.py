@@ -133,3 +133,25 @@ def test_synth_writes_photos_and_labels(tmp_path) -> None:  # type: ignore[no-un
     assert all(f"-p{r['page']}-" in r["file"] for r in rows)
     assert all(r["corners_visible"] == "4" and r["fields_outside"] == "0" for r in rows)
     assert all(float(r["blur_sigma"]) >= 0 for r in rows)
+
+
+def test_rephotograph_makes_a_slanted_copy_of_each_photo_under_its_name(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    page = cv2.imread(str(forms_dir() / "page3.png"))
+    assert page is not None
+    small = cv2.resize(page, (1000, 1500), interpolation=cv2.INTER_AREA)
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(source / name), small)
+    done = rekap(
+        "ocr", "rephotograph", "--images", str(source), "--out", str(tmp_path / "again"), "--seed", "3"
+    )
+    assert done.returncode == 0, done.stderr
+    copies = sorted((tmp_path / "again").iterdir())
+    assert [p.name for p in copies] == ["a.jpg", "b.jpg"]
+    first, second = (cv2.imread(str(p)) for p in copies)
+    assert first.shape == second.shape == (1875, 1350, 3), "a table around the page"
+    assert not np.array_equal(first, second), "each copy photographed its own way"
+    # The corners of the copy are the table (at most 198 of 255 before the light falls off), not
+    # the white margin of the page the source's corners show.
+    assert first[:40, :40].mean() < small[:40, :40].mean() - 40
