@@ -25,8 +25,8 @@ from ocr.templates import PageTemplate, templates
 
 SCALE = 0.75
 """Straightened pages are 1500×2250: digit boxes ~44 px, like the photos' own resolution."""
-VERSION = "rekap-ocr 4"
-"""4: the page placed from several hypotheses (marks, keypoints, boxes), the best by its layout."""
+VERSION = "rekap-ocr 5"
+"""5: lost corner marks looked for by their picture; sharpness against each edge's own step."""
 BUDGET_S = 0.8
 """Seconds the search for the page may take before it settles for what it has: the slowest real
 photos took 5–26 s in the boxes' search, holding a worker all that time."""
@@ -66,7 +66,7 @@ def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
     readings = read_fields(straight, template, inverse)
     clock.lap("fields")
     version = f"{VERSION}; digits {model().version}"
-    inferred = 0 if search.by_marks else search.inferred
+    inferred = search.inferred if search.by_marks else 4  # 4: placed without the marks
     return PageReading(page, confidence, _turned(inverse), readings, inferred, timings, version)
 
 
@@ -90,11 +90,15 @@ def _place(gray: Gray, budget_s: float, clock: _Clock) -> _Search:
         for corners in locate.rotations(found.corners):
             matrix = locate.homography(corners, templates()[Page.ADMINISTRASI], 1.0)
             search.mark_map = matrix if search.mark_map is None else search.mark_map
-            search.consider(matrix, None)
+            # Two marks looked for by their picture can be print of another form that looks like
+            # them: such a map must fit a page surely.
+            search.consider(matrix, None, surely=found.inferred > 1)
     except locate.NotLocated as error:
         search.marks_failed = Retake(error.reason)
     clock.lap("locate")
-    if not search.sure():
+    # A map with a corner inferred (or found by its picture) may fit surely yet be off where the
+    # page is slanted: the printed content's placements compete with it.
+    if not search.sure() or search.inferred:
         for placement in keypoints.place(gray):
             search.placed(placement)
         clock.lap("keypoints")
@@ -135,13 +139,15 @@ class _Search:
         self.placements: list[tuple[keypoints.Placement, float]] = []
         """Each keypoint placement with its own page's layout score."""
 
-    def consider(self, matrix: npt.NDArray[Any], fitted: Page | None) -> float:
-        """Judge a map; returns the layout score of the page it was fitted to (or of the best)."""
+    def consider(self, matrix: npt.NDArray[Any], fitted: Page | None, *, surely: bool = False) -> float:
+        """Judge a map; returns the layout score of the page it was fitted to (or of the best).
+        ``surely``: the map counts only when it fits a page surely."""
         if not _plausible(matrix):
             return 0.0
         scores = identify.page_scores(self.gray, matrix)
         page, score, confidence = identify.best_page(scores)
-        if fitted in (None, page) and identify.fits(score, confidence) and score > self.best_score:
+        fits = identify.fits(score, confidence) and (score >= identify.SURE or not surely)
+        if fitted in (None, page) and fits and score > self.best_score:
             self.best, self.best_score, self.by_marks = (page, confidence, matrix), score, fitted is None
         return scores[fitted] if fitted is not None else score
 
@@ -201,14 +207,19 @@ def _plausible(matrix: npt.NDArray[Any]) -> bool:
 
 
 def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
-    """No map fits a page. The 2D code of another form's page names it; the marks of the form were
-    found but no page's boxes: too blurred to see them, or another form; or the marks say why they
-    placed nothing (cut off, no form)."""
+    """No map fits a page. The 2D code of another form's page names it; the marks or the printed
+    text of the form were seen but no page's boxes: too blurred to see them, or another form; or
+    the marks say why they placed nothing (cut off, no form)."""
     code = header.read_code(gray)
     if code is not None and (refusal := header.other_form(header.Header(code, None, None, "", 0.0, 0.0))):
         return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, refusal)
-    if search.mark_map is not None:
-        straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ search.mark_map, SCALE)
+    # Where the marks or the printed text were seen, though too vaguely to place the page, blur
+    # is what hid it when the page they place is soft.
+    seen = search.mark_map
+    if seen is None and search.placements:
+        seen = max(search.placements, key=lambda placed: placed[0].inliers)[0].matrix
+    if seen is not None and _plausible(seen):
+        straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ seen, SCALE)
         if (problem := quality.sharpness(straight, quality.SOFT)) is not None:
             return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     if search.late():
@@ -216,6 +227,10 @@ def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
         # it is too hard to make out in the time a worker may spend on it.
         return Rejected(Retake.UNCLEAR, Retake.UNCLEAR.message, f"search stopped after {budget_s:.1f} s")
     reason = search.marks_failed or Retake.OTHER_FORM
+    if reason == Retake.CUT_OFF and not search.placements:
+        # Marks at two corners only, and none of the form's printed text: mark-like squares of
+        # something else (a form of another year), not part of this form.
+        reason = Retake.NO_FORM
     detail = {
         Retake.OTHER_FORM: "the printed boxes do not match any page of C.Hasil-PPWP",
         Retake.CUT_OFF: "too little of the page is in the photo to place it",
