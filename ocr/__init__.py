@@ -5,7 +5,8 @@ the header, or ``Unreadable`` with the reason), ``read_page`` for each photo (a 
 or a ``Rejected`` with the reason to retake it) and ``decode`` for the pages of one TPS
 together. The form's fields and arithmetic live in ``ocr.form`` for the service's checks.
 ``crop_field`` cuts a field's boxes from a photo for the officer who reviews its reading.
-``single_threaded`` sets up a process that reads on one core of its own.
+``single_threaded`` sets up a process that reads on one core of its own; ``reading_pool`` starts
+such processes.
 """
 
 from ocr.crop import crop_field
@@ -13,7 +14,7 @@ from ocr.decode import DecodedField, TpsDecoding, decode
 from ocr.imagefile import ImageInfo, Unreadable, inspect
 from ocr.reader import VERSION, read_page
 from ocr.reading import FieldReading, Outcome, PageReading, Rejected, Retake
-from ocr.threads import single_threaded
+from ocr.threads import reading_pool, single_threaded
 
 __all__ = [
     "VERSION",
@@ -30,5 +31,6 @@ __all__ = [
     "decode",
     "inspect",
     "read_page",
+    "reading_pool",
     "single_threaded",
 ]

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
 
+from ocr.evaluate import timed_read
 from ocr.reader import read_page
 from ocr.reading import PageReading, Retake
 from ocr.synth.pages import generate
@@ -93,10 +93,8 @@ def bench(forms: Path, real: Mapping[str, Path], *, quick: bool, seed: int = 202
 
 def _time(source: str, path: Path) -> tuple[PhotoTime, dict[str, float] | None]:
     """One photo's row, and its stage timings when it was read as a page."""
-    data = path.read_bytes()
-    start = time.perf_counter()
-    outcome = read_page(data)
-    ms = round((time.perf_counter() - start) * 1000, 1)
+    outcome, took = timed_read(path)
+    ms = round(took, 1)
     if isinstance(outcome, PageReading):
         return PhotoTime(path.name, source, int(outcome.page), None, ms), outcome.timings_ms
     return PhotoTime(path.name, source, None, outcome.reason, ms), None

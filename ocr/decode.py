@@ -161,7 +161,7 @@ def _search(
         spelling = _Spelling(reading)
         earlier = set(names[:index])
         closing = [r for r in rules if name in r.fields and all(f == name or f in earlier for f in r.fields)]
-        readable = _readable_values(reading, CANDIDATES if broken_cost else None)
+        readable = _readable_values(reading, spelling, CANDIDATES if broken_cost else None)
         grown = []
         for logp, values in beam:
             candidates = set(readable)
@@ -183,13 +183,13 @@ def _search(
     return [(math.exp(logp), values) for logp, values in beam]
 
 
-def _readable_values(reading: FieldReading, limit: int | None = None) -> list[int]:
+def _readable_values(reading: FieldReading, spelling: _Spelling, limit: int | None = None) -> list[int]:
     """The values the listed digit alternatives of the three boxes can spell, most probable first."""
     if reading.value is None:
         return [0]
     boxes = [{0 if a.value is None else a.value for a in box} for box in reading.digits]
     spelled = {100 * a + 10 * b + c for a, b, c in itertools.product(*boxes)}
-    return sorted(spelled, key=_Spelling(reading).probability, reverse=True)[:limit]
+    return sorted(spelled, key=spelling.probability, reverse=True)[:limit]
 
 
 def _solve(rule: Rule, name: str, values: dict[str, int]) -> int | None:

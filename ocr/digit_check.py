@@ -22,8 +22,6 @@ from ocr.cells import Gray
 from ocr.decode import ACCEPT
 from ocr.digits import model
 
-CONFIDENT = ACCEPT
-
 
 class DigitCheck(msgspec.Struct, frozen=True):
     crops: int
@@ -54,8 +52,8 @@ def check(images: Path, labels: Path) -> DigitCheck:
     names = sorted(found)
     truth = np.array([wanted[n] for n in names], int)
     probs, _ = fields.read_boxes([found[n] for n in names]) if names else (np.zeros((0, 10)), [])
-    read = probs.argmax(axis=1) if len(names) else np.zeros(0, int)
-    sure = probs.max(axis=1) >= CONFIDENT if len(names) else np.zeros(0, bool)
+    read, confidence = probs.argmax(axis=1), probs.max(axis=1)
+    sure = confidence >= ACCEPT
     confusion = np.zeros((10, 10), int)
     np.add.at(confusion, (truth, read), 1)
     right = read == truth
@@ -64,10 +62,10 @@ def check(images: Path, labels: Path) -> DigitCheck:
         accuracy=_share(right),
         per_digit_accuracy={str(d): _share(right[truth == d]) for d in range(10)},
         confusion=confusion.tolist(),
-        confident=CONFIDENT,
+        confident=ACCEPT,
         accepted_share=_share(sure),
         accepted_accuracy=_share(right[sure]),
-        calibration_error=_calibration_error(probs.max(axis=1) if len(names) else np.zeros(0), right),
+        calibration_error=_calibration_error(confidence, right),
         missing=len(wanted) - len(names),
         model_version=model().version,
     )

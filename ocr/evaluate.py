@@ -10,11 +10,9 @@ writes, or a ``file,page`` file for real photos) and, for synthetic photos, what
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import statistics
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -23,7 +21,7 @@ from ocr.decode import TpsDecoding, decode
 from ocr.form import FORM, PAGE_OF, VOTE_FIELDS, Page
 from ocr.reader import read_page
 from ocr.reading import Outcome, PageReading, Rejected, Retake
-from ocr.threads import single_threaded
+from ocr.threads import reading_pool
 
 LABEL_COLUMNS = {
     "suara_paslon_1": "paslon_01",
@@ -179,7 +177,8 @@ def _label(row: dict[str, str], field: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _timed_read(path: Path) -> tuple[Outcome, float]:
+def timed_read(path: Path) -> tuple[Outcome, float]:
+    """A photo's outcome and the milliseconds ``read_page`` took (reading the file not counted)."""
     data = path.read_bytes()
     start = time.perf_counter()
     outcome = read_page(data)
@@ -192,10 +191,8 @@ def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, proc
     by_tps = load_labels(labels)
     known_pages = load_pages(true_pages) if true_pages is not None else {}
     files = [images / row["file"] for _, rows in sorted(by_tps.items()) for row in rows]
-    # Spawned, not forked: a fork of a process whose BLAS threads have run can hang in them.
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=spawn, initializer=single_threaded) as pool:
-        read = dict(zip(files, pool.map(_timed_read, files), strict=True))
+    with reading_pool(processes) as pool:
+        read = dict(zip(files, pool.map(timed_read, files), strict=True))
     times: list[float] = []
     rejected: dict[str, str] = {}
     refusals: list[Refusal] = []
@@ -208,14 +205,13 @@ def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, proc
         source: dict[str, str] = {}
         for row in rows:
             truth = truth_of(row, known_pages, true_pages or labels)
+            outcome, ms = read[images / row["file"]]
             if truth is not None and truth.form != FORM:
                 # Another ballot's form photographed by mistake: right only when refused as such.
                 other_forms += 1
-                outcome, _ = read[images / row["file"]]
                 other_forms_refused += isinstance(outcome, Rejected) and outcome.reason == Retake.OTHER_FORM
                 continue
             photos += 1
-            outcome, ms = read[images / row["file"]]
             times.append(ms)
             if isinstance(outcome, Rejected):
                 rejected[row["file"]] = f"{outcome.reason}: {outcome.detail or outcome.message}"

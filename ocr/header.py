@@ -39,19 +39,16 @@ import re
 import time
 from enum import Enum
 from functools import cache
-from typing import Any
 
 import cv2
 import msgspec
 import numpy as np
-import numpy.typing as npt
 
 from ocr import tesseract
+from ocr.cells import Gray
 from ocr.form import FORM, Page
-from ocr.templates import PageTemplate
+from ocr.templates import PageTemplate, Point
 
-Gray = npt.NDArray[Any]
-Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 """x0, y0, x1, y1 in template pixels."""
 
@@ -111,16 +108,15 @@ class Code(msgspec.Struct, frozen=True):
 class Header(msgspec.Struct, frozen=True):
     code: Code | None
     """The 2D code at its place on the straightened page, or at the opposite corner."""
-    title: str | None
+    title: str | None = None
     """The form the printed title names, as Tesseract read it ("PPWP", "DPR", "DPD", "DPRD PROV",
     "DPRD KAB/KOTA"); ``None`` when not read."""
-    halaman: Page | None
+    halaman: Page | None = None
     """From "Halaman N dari 3", as Tesseract read it."""
-    text: str
+    text: str = ""
     """All Tesseract read ("" when it did not run)."""
-    ms: float
-    text_ms: float
-    """Of which Tesseract (0 when it did not run)."""
+    text_ms: float = 0.0
+    """Milliseconds Tesseract took (0 when it did not run)."""
     timed_out: bool = False
     """Tesseract was stopped after ``TIMEOUT_S``: its evidence is missing, not negative."""
 
@@ -155,12 +151,11 @@ def read_header(
 ) -> Header:
     """The header of ``straight``, the page straightened onto ``template`` (its pixels × ``scale``),
     upright or upside down (its corner marks taken the other way round, as ``locate.rotations``)."""
-    start = time.perf_counter()
     code, upright = _find_code(straight, template, scale)
     wanted = text is Text.ALWAYS or (text is Text.WHEN_NEEDED and (code is None or code.page is None))
     if not wanted:
-        return Header(code, None, None, "", _ms(start), 0.0)
-    text_start = time.perf_counter()
+        return Header(code)
+    start = time.perf_counter()
     try:
         read = tesseract.read_text(
             title_crop(straight, _place(TITLE, template, upright), scale, upright=upright),
@@ -169,8 +164,8 @@ def read_header(
             timeout_s=TIMEOUT_S,
         )
     except tesseract.TesseractTimeout:
-        return Header(code, None, None, "", _ms(start), _ms(text_start), timed_out=True)
-    return Header(code, title_form(read), halaman_page(read), read, _ms(start), _ms(text_start))
+        return Header(code, text_ms=_ms(start), timed_out=True)
+    return Header(code, title_form(read), halaman_page(read), read, _ms(start))
 
 
 def other_form(header: Header) -> str | None:
@@ -244,7 +239,7 @@ def _code_at(straight: Gray, box: Box, scale: float) -> Code | None:
     return Code(code.number, (a, b, c, d))
 
 
-def title_crop(straight: Gray, box: Box, scale: float, *, upright: bool = True) -> Gray:
+def title_crop(straight: Gray, box: Box, scale: float, *, upright: bool) -> Gray:
     """The title and Halaman line at ``box``, upright, enlarged for Tesseract, its paper evened out."""
     x0, y0, x1, y1 = (max(0, round(v * scale)) for v in box)
     cut = straight[y0:y1, x0:x1]

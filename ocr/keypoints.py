@@ -65,9 +65,7 @@ def describe_template(blank: Gray) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Keypoints (template pixels at scale 1) and ORB descriptors of a blank 2000×3000 page."""
     small = cv2.resize(blank, None, fx=TEMPLATE_SCALE, fy=TEMPLATE_SCALE, interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (3, 3), 0)  # a photo is never as crisp as the rendering
-    found, descriptors = cv2.ORB.create(
-        nfeatures=FEATURES, scaleFactor=1.3, nlevels=5, fastThreshold=10
-    ).detectAndCompute(small, None)
+    found, descriptors = _orb().detectAndCompute(small, None)
     points = np.array([k.pt for k in found], np.float32) / TEMPLATE_SCALE
     return points, descriptors
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import cv2
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ocr.form import Page
+from ocr.quality import percentile
 from ocr.templates import HEIGHT, WIDTH, PageTemplate, templates
 
 Points = npt.NDArray[Any]
@@ -53,8 +55,7 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
     h, w = gray.shape
     block = max(31, (min(h, w) // 12) | 1)
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
-    darkest = int(np.searchsorted(np.cumsum(np.bincount(gray.ravel(), minlength=256)), 0.6 * gray.size))
-    dark = dark & (gray < np.minimum(darkest, _paper(gray) * 0.55)).astype(np.uint8)
+    dark = dark & (gray < np.minimum(percentile(gray, 60), _paper(gray) * 0.55)).astype(np.uint8)
     _count, _, stats, centres = cv2.connectedComponentsWithStats(dark)
     lo, hi = 0.007 * max(h, w), 0.06 * max(h, w)
     x, y, bw, bh, area = (stats[1:, k].astype(np.float64) for k in range(5))
@@ -101,8 +102,8 @@ def candidates(gray: npt.NDArray[Any]) -> list[Candidate]:
 
 
 def _paper(gray: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The paper's brightness around each pixel: the brightest nearby (an eighth of the photo's
-    width), computed on a sixteenth of its pixels."""
+    """The paper's brightness around each pixel: the brightest within a sixteenth of the photo's
+    shorter side, computed on a sixteenth of its pixels."""
     small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     side = max(3, (min(gray.shape) // 64) | 1)
     near = cv2.dilate(small, np.ones((side, side), np.uint8))
@@ -144,9 +145,10 @@ def locate(gray: npt.NDArray[Any], found: list[Candidate] | None = None) -> Loca
     if len(missing) == 2:
         # Two marks seen: the other two are looked for where the page's shape puts them.
         _search_two(gray, picked, backslash)
-    if sum(p is None for p in picked) > 1:
+    gaps = [k for k, p in enumerate(picked) if p is None]
+    if len(gaps) > 1:
         raise NotLocated("cut_off" if len(marks) >= 2 else "no_form")
-    if gaps := [k for k, p in enumerate(picked) if p is None]:
+    if gaps:
         gap = gaps[0]
         # Corners k and 3 - k are diagonal: the missing one completes a parallelogram ...
         others = {k: p for k, p in enumerate(picked) if p is not None}
@@ -160,13 +162,12 @@ def locate(gray: npt.NDArray[Any], found: list[Candidate] | None = None) -> Loca
             target[ks].astype(np.float32), np.array([others[k] for k in ks], np.float32)
         )[:, :2]
         reach = MARK_SEARCH * min(_spans()) * float(np.sqrt(abs(np.linalg.det(linear))))
-        picked[gap] = _search_mark(gray, linear, guess, reach)
+        found_mark = _search_mark(gray, linear, guess, reach)
         # A corner just past the photo's edge (the app crops to the page) loses no field.
         slack = OUTSIDE_SLACK * np.array([w, h])
-        if picked[gap] is None and not ((-slack <= guess) & (guess < np.array([w, h]) + slack)).all():
+        if found_mark is None and not ((-slack <= guess) & (guess < np.array([w, h]) + slack)).all():
             raise NotLocated("cut_off")
-        if picked[gap] is None:
-            picked[gap] = guess
+        picked[gap] = guess if found_mark is None else found_mark
     corners = np.array(picked, np.float32)
     if not _plausible(corners):
         raise NotLocated("no_form")
@@ -224,19 +225,24 @@ def _search_mark(
 ) -> Points | None:
     """A corner mark within ``reach`` of ``guess``, by its picture: two squares along the "\\"
     diagonal of the template, drawn by ``linear`` (template → photo pixels near there)."""
-    # The mark in template pixels: 2×2 cells of 24 px inside a white margin of 24 px.
-    cell = 24
-    pattern = np.full((4 * cell, 4 * cell), 255, np.uint8)
-    lead, trail = (slice(cell, 2 * cell), slice(2 * cell, 3 * cell))
-    pattern[lead, lead] = 0
-    pattern[trail, trail] = 0
     best: tuple[float, Points] | None = None
     # The far corner of a slanted page is drawn smaller (or larger) than the marks seen.
     for scale in MARK_SCALES:
-        found = _match_mark(gray, pattern, linear * scale, guess, reach)
+        found = _match_mark(gray, _mark_picture(), linear * scale, guess, reach)
         if found is not None and (best is None or found[0] > best[0]):
             best = found
     return None if best is None or best[0] < MARK_MATCH else best[1]
+
+
+@cache
+def _mark_picture() -> npt.NDArray[Any]:
+    """A corner mark in template pixels: 2×2 cells of 24 px, dark along "\\", in a white margin
+    of one cell."""
+    cell = 24
+    pattern = np.full((4 * cell, 4 * cell), 255, np.uint8)
+    pattern[cell : 2 * cell, cell : 2 * cell] = 0
+    pattern[2 * cell : 3 * cell, 2 * cell : 3 * cell] = 0
+    return pattern
 
 
 def _match_mark(
@@ -302,10 +308,3 @@ def rotations(corners: Points) -> list[Points]:
 def rectify(gray: npt.NDArray[Any], matrix: npt.NDArray[Any], scale: float) -> npt.NDArray[Any]:
     size = (round(WIDTH * scale), round(HEIGHT * scale))
     return cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)
-
-
-def coverage(shape: tuple[int, ...], matrix: npt.NDArray[Any], scale: float) -> npt.NDArray[Any]:
-    """Which pixels of the straightened page came from inside the photo."""
-    size = (round(WIDTH * scale), round(HEIGHT * scale))
-    inside = np.ones(shape[:2], np.uint8)
-    return cv2.warpPerspective(inside, matrix, size, flags=cv2.INTER_NEAREST, borderValue=0)

@@ -47,7 +47,7 @@ def sharpness_of(straight: Gray) -> float:
         cv2.convertScaleAbs(cv2.Sobel(region, cv2.CV_16S, 1, 0, ksize=3), alpha=0.25),
         cv2.convertScaleAbs(cv2.Sobel(region, cv2.CV_16S, 0, 1, ksize=3), alpha=0.25),
     )
-    steepest = step >= max(1, _percentile(step.ravel(), 99.5, 256))
+    steepest = step >= max(1, percentile(step, 99.5))
     around = np.ones((15, 15), np.uint8)
     span = cv2.subtract(cv2.dilate(region, around), cv2.erode(region, around))[steepest]
     edges = span > 20  # a step of under 20 grey levels is noise or a stain, not an edge
@@ -56,9 +56,10 @@ def sharpness_of(straight: Gray) -> float:
     return float(np.median(step[steepest][edges].astype(np.float32) / span[edges]))
 
 
-def _percentile(values: Gray, q: float, bins: int) -> int:
-    """The smallest value with at least ``q`` % of ``values`` at or below it (8-bit values)."""
-    counts = np.bincount(values, minlength=bins)
+def percentile(values: Gray, q: float) -> int:
+    """The smallest 8-bit value with at least ``q`` % of ``values`` at or below it: from the
+    histogram, at a tenth of the cost of sorting a photo's pixels."""
+    counts = np.bincount(values.ravel(), minlength=256)
     return int(np.searchsorted(np.cumsum(counts), q / 100 * values.size))
 
 

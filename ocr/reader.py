@@ -76,7 +76,7 @@ def _header(gray: Gray, straight: Gray, template: PageTemplate) -> header.Header
     about 250 ms)."""
     found = header.read_header(straight, template, SCALE, text=header.Text.NEVER)
     if found.code is None and (code := header.read_code(gray)) is not None:
-        return header.Header(code, None, None, "", found.ms, 0.0)
+        return header.Header(code)
     return found if found.code is not None else header.read_header(straight, template, SCALE)
 
 
@@ -87,9 +87,11 @@ def _place(gray: Gray, budget_s: float, clock: _Clock) -> _Search:
     try:
         found = locate.locate(gray, search.candidates)
         search.inferred = found.inferred
-        for corners in locate.rotations(found.corners):
-            matrix = locate.homography(corners, templates()[Page.ADMINISTRASI], 1.0)
-            search.mark_map = matrix if search.mark_map is None else search.mark_map
+        maps = [
+            locate.homography(c, templates()[Page.ADMINISTRASI], 1.0) for c in locate.rotations(found.corners)
+        ]
+        search.mark_map = maps[0]
+        for matrix in maps:
             # Two marks looked for by their picture can be print of another form that looks like
             # them: such a map must fit a page surely.
             search.consider(matrix, None, surely=found.inferred > 1)
@@ -211,7 +213,7 @@ def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
     text of the form were seen but no page's boxes: too blurred to see them, or another form; or
     the marks say why they placed nothing (cut off, no form)."""
     code = header.read_code(gray)
-    if code is not None and (refusal := header.other_form(header.Header(code, None, None, "", 0.0, 0.0))):
+    if code is not None and (refusal := header.other_form(header.Header(code))):
         return Rejected(Retake.OTHER_FORM, Retake.OTHER_FORM.message, refusal)
     # Where the marks or the printed text were seen, though too vaguely to place the page, blur
     # is what hid it when the page they place is soft.

@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 import subprocess
 from functools import cache
-from typing import Any
 
 import msgspec
-import numpy.typing as npt
 import pytesseract
 
-Gray = npt.NDArray[Any]
+from ocr.cells import Gray
 
 COMMAND = "tesseract"
 LANGUAGE = "eng"
@@ -42,21 +40,16 @@ class TesseractMissing(TesseractError):
             f"Tesseract {MIN_MAJOR} or newer with English data is needed at {command!r} ({found}). "
             f"Install the Debian packages tesseract-ocr and tesseract-ocr-eng: {INSTALL}"
         )
-        self.command = command
-        self.found = found
 
 
 class TesseractTimeout(TesseractError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"Tesseract did not finish within {seconds:g} s")
-        self.seconds = seconds
 
 
 class TesseractFailed(TesseractError):
     def __init__(self, returncode: int, stderr: str) -> None:
         super().__init__(f"Tesseract exited with {returncode}: {stderr.strip()[-500:]}")
-        self.returncode = returncode
-        self.stderr = stderr
 
 
 class Engine(msgspec.Struct, frozen=True):

@@ -154,15 +154,13 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(msgspec.json.encode(result).decode())
     else:
         summary = msgspec.to_builtins(result)
-        disagreements = summary.pop("disagreements")
-        refusals = summary.pop("refusals")
+        del summary["disagreements"], summary["refusals"]
         print(msgspec.json.format(msgspec.json.encode(summary)).decode())
-        for r in refusals:
-            print(f"{r['file']}: refused ({r['reason']}: {r['detail']}), {_JUSTIFIED[r['justified']]}")
-        for d in disagreements:
-            verdict = "ACCEPTED" if d["accepted"] else d["reason"]
-            where = f"{d['tps']} {d['field']}"
-            print(f"{where}: label {d['label']}, value {d['value']}, read {d['read']} ({verdict})")
+        for r in result.refusals:
+            print(f"{r.file}: refused ({r.reason}: {r.detail}), {_JUSTIFIED[r.justified]}")
+        for d in result.disagreements:
+            verdict = "ACCEPTED" if d.accepted else d.reason
+            print(f"{d.tps} {d.field}: label {d.label}, value {d.value}, read {d.read} ({verdict})")
     return 0
 
 

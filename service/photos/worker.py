@@ -18,7 +18,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -96,7 +95,7 @@ class Worker:
         self.pool = await create_pool(self.settings)
         self.redis = redis_client(self.settings, timeout=5)
         self.queue = OcrQueue(self.redis, self.settings.redis_prefix)
-        self.executor = ProcessPoolExecutor(self.processes, initializer=ocr.single_threaded)
+        self.executor = ocr.reading_pool(self.processes)
         slots = asyncio.Semaphore(self.processes)
         running: set[asyncio.Task[None]] = set()
         last_sweep = 0.0
@@ -222,8 +221,8 @@ class Worker:
             return await loop.run_in_executor(executor, job, argument)
         except BrokenProcessPool:
             if executor is self.executor:
-                self.executor = ProcessPoolExecutor(self.processes, initializer=ocr.single_threaded)
-            with ProcessPoolExecutor(1, initializer=ocr.single_threaded) as alone:
+                self.executor = ocr.reading_pool(self.processes)
+            with ocr.reading_pool(1) as alone:
                 return await loop.run_in_executor(alone, job, argument)
 
     async def _set_aside(self, conn: asyncpg.Connection, photo_id: int, why: str) -> None:

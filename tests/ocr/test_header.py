@@ -183,7 +183,7 @@ def test_real_photo_straightened_reads_its_page(photo: str, page: Page) -> None:
 def test_real_photo_of_another_form_is_named_by_its_code() -> None:
     code = read_code(decode_gray(shared(DPRD_KAB).read_bytes()))
     assert code is not None and code.number == 501
-    header = Header(code, None, None, "", 0.0, 0.0)
+    header = Header(code)
     refusal = other_form(header)
     assert refusal is not None and "C.HASIL-DPRD KAB/KOTA," in refusal
 
