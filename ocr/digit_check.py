@@ -47,8 +47,8 @@ class CropError(ValueError):
 
 
 def check(images: Path, labels: Path) -> DigitCheck:
-    wanted = _labels(labels)
-    found: dict[str, Gray] = dict(_crops(images, set(wanted)))
+    wanted = labels_of(labels)
+    found: dict[str, Gray] = dict(crops_in(images, set(wanted)))
     names = sorted(found)
     truth = np.array([wanted[n] for n in names], int)
     probs, _ = fields.read_boxes([found[n] for n in names]) if names else (np.zeros((0, 10)), [])
@@ -87,7 +87,7 @@ def _share(flags: np.ndarray) -> float:
     return round(float(flags.mean()), 4) if flags.size else 0.0
 
 
-def _labels(path: Path) -> dict[str, int]:
+def labels_of(path: Path) -> dict[str, int]:
     """``file,label`` (other columns ignored); a label is a digit 0–9."""
     with path.open(newline="") as handle:
         rows = csv.DictReader(handle)
@@ -101,7 +101,7 @@ def _labels(path: Path) -> dict[str, int]:
     return out
 
 
-def _crops(images: Path, wanted: set[str]) -> Iterator[tuple[str, Gray]]:
+def crops_in(images: Path, wanted: set[str]) -> Iterator[tuple[str, Gray]]:
     """(file name, grey image) of each labelled crop in a folder or a ``.tar.gz``, by file name."""
     if images.is_dir():
         for path in sorted(images.rglob("*")):

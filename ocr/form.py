@@ -279,8 +279,12 @@ class Violation(msgspec.Struct, frozen=True):
 
 def _sides(rule: Rule, values: Mapping[str, int]) -> tuple[int, int]:
     left = sum(values[name] for name in rule.left)
-    right = sum(values[name] for name in rule.right)
-    return left, expected_ballots(right) if rule.relation is Relation.RESERVE else right
+    return left, _right_side(rule, sum(values[name] for name in rule.right))
+
+
+def _right_side(rule: Rule, total: int) -> int:
+    """What the right side's sum stands for: a DPT's ballots, with their reserve, under RESERVE."""
+    return expected_ballots(total) if rule.relation is Relation.RESERVE else total
 
 
 def holds(rule: Rule, values: Mapping[str, int]) -> bool | None:
@@ -298,9 +302,7 @@ def holds_with(rule: Rule, values: Mapping[str, int], name: str) -> Callable[[in
     on_left, on_right = rule.left.count(name), rule.right.count(name)
 
     def check(value: int) -> bool:
-        total = right + on_right * value
-        total = expected_ballots(total) if rule.relation is Relation.RESERVE else total
-        return _compare(rule, left + on_left * value, total)
+        return _compare(rule, left + on_left * value, _right_side(rule, right + on_right * value))
 
     return check
 

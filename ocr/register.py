@@ -159,12 +159,8 @@ def register(
         for rough in _hypotheses(boxes, rows, marks, target):
             if time.perf_counter() > deadline:
                 break
-            refined = _fit(boxes, marks, rough, target, ROUGH)
-            if refined is None:
-                continue
-            tight = _fit(boxes, marks, refined, target, TOLERANCE)
-            refined = refined if tight is None else tight
-            if not _square(refined):
+            refined = _refit(boxes, marks, rough, target)
+            if refined is None or not _square(refined):
                 continue
             score = _score(boxes, marks, refined, target)
             if score >= MIN_INLIERS and (best is None or score > best[0]):
@@ -311,10 +307,7 @@ def _score(
     Only boxes of a digit box's size under this fit count: the tally grid of page 2 is made of
     smaller squares, which would otherwise land on page 1's rows or count against page 2.
     """
-    full = _full(affine)
-    w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
-    zoom = np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3)  # a homography's scale varies
-    sized = np.abs(np.log(boxes[:, 2] * zoom / target.side)) < np.log(SIZE_RATIO)
+    sized = np.abs(np.log(boxes[:, 2] * _zoom(_full(affine), boxes) / target.side)) < np.log(SIZE_RATIO)
     points = boxes[sized, :2].astype(np.float64)
     on_boxes = len(_pairs(points, affine, target.centres, TOLERANCE)[0])
     mapped = _apply(affine, points)
@@ -331,6 +324,13 @@ def _score(
     return on_boxes - (int(inside.sum()) - on_boxes) + MARK_WEIGHT * on_marks
 
 
+def _zoom(full: npt.NDArray[Any], boxes: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Template pixels per photo pixel at each box under the homography ``full`` (its scale varies
+    across the photo)."""
+    w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
+    return np.asarray(np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3))
+
+
 def _square(matrix: npt.NDArray[Any]) -> bool:
     """Close to a similarity: phones and the app's resizing stretch one axis by up to ~15 %."""
     full = _full(matrix)
@@ -345,13 +345,20 @@ def refine(
 ) -> npt.NDArray[Any] | None:
     """A rough map (from keypoints) fitted again to the digit boxes and marks it brings near their
     template places, as a person lines a page up by its boxes; ``None`` when too few come near."""
-    target = _Target(template)
-    marks = marks.reshape(-1, 2).astype(np.float64)
-    rough = _fit(boxes, marks, matrix, target, ROUGH)
+    refined = _refit(boxes, marks.reshape(-1, 2).astype(np.float64), matrix, _Target(template))
+    return None if refined is None else _full(refined)
+
+
+def _refit(
+    boxes: npt.NDArray[Any], marks: npt.NDArray[Any], guess: npt.NDArray[Any], target: _Target
+) -> npt.NDArray[Any] | None:
+    """``guess`` fitted to the boxes and marks within ``ROUGH`` of their places, then again
+    within ``TOLERANCE``; ``None`` when too few come near at first."""
+    rough = _fit(boxes, marks, guess, target, ROUGH)
     if rough is None:
         return None
     tight = _fit(boxes, marks, rough, target, TOLERANCE)
-    return _full(rough if tight is None else tight)
+    return rough if tight is None else tight
 
 
 def by_rows(
@@ -370,9 +377,7 @@ def by_rows(
     full = _full(matrix)
     target = _Target(template)
     mapped = _apply(full, boxes[:, :2].astype(np.float64))
-    w = np.hstack([boxes[:, :2], np.ones((len(boxes), 1))]) @ full[2]
-    zoom = np.sqrt(abs(np.linalg.det(full)) / np.abs(w) ** 3)
-    ratio = boxes[:, 2] * zoom / target.side
+    ratio = boxes[:, 2] * _zoom(full, boxes) / target.side
     sized = (ratio > 1 / 1.5) & (ratio < 1.5)
     firsts = target.centres[0::3]
     gaps = np.abs(firsts[:, None, 1] - firsts[None, :, 1]) + np.eye(len(firsts)) * 1e9

@@ -9,8 +9,6 @@ Needs scikit-learn (the ``train`` extra); the reader itself needs only numpy.
 
 from __future__ import annotations
 
-import csv
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ocr import cells, digits
+from ocr.digit_check import crops_in, labels_of
 from ocr.synth.handwriting import box_image
 
 HIDDEN = 256
@@ -37,22 +36,10 @@ class TrainingReport(msgspec.Struct):
 
 
 def real_crops(folder: Path) -> tuple[list[cells.Gray], list[int]]:
-    labels = {}
-    with (folder / "labels.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            labels[row["file"]] = int(row["label"])
-    images, targets = [], []
-    with tarfile.open(folder / "DataSet_03.tar.gz") as archive:
-        for member in archive:
-            if member.name not in labels:
-                continue
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            image = cv2.imdecode(np.frombuffer(extracted.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
-            if image is not None:
-                images.append(image)
-                targets.append(labels[member.name])
-    return images, targets
+    """The labelled crops of ``c1_handwritten_digits``, in the archive's order."""
+    labels = labels_of(folder / "labels.csv")
+    found = list(crops_in(folder / "DataSet_03.tar.gz", set(labels)))
+    return [image for _, image in found], [labels[name] for name, _ in found]
 
 
 def synthetic_boxes(count: int, seed: int) -> tuple[list[cells.Gray], list[int]]:

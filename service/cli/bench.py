@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import msgspec
-
 from ocr.bench import bench as bench_ocr
+from service.cli.report import print_struct
 from service.errors import InvalidInput
 from service.public.bench import bench as bench_api
 from service.recap.bench import bench as bench_recap
@@ -47,24 +46,19 @@ def register(commands: Any) -> None:
     api.set_defaults(run=run_api)
 
 
-def _print(result: msgspec.Struct, as_json: bool) -> None:
-    encoded = msgspec.json.encode(result)
-    print(encoded.decode() if as_json else msgspec.json.format(encoded).decode())
-
-
 def run_ocr(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.forms_path.is_dir():
         raise InvalidInput(f"blank form folder {settings.forms_path} does not exist (REKAP_FORMS_DIR)")
     real = {name: settings.data_path / name / "images" for name in REAL_PHOTOS}
     found = {name: folder for name, folder in real.items() if folder.is_dir()}
-    _print(bench_ocr(settings.forms_path, found, quick=args.quick), args.json)
+    print_struct(bench_ocr(settings.forms_path, found, quick=args.quick), args.json)
     return 0
 
 
 async def run_recap(settings: Settings, args: argparse.Namespace) -> int:
     if not (1 <= args.tps <= 1_000_000 and 1 <= args.writers <= 64):
         raise InvalidInput("--tps must be 1 to 1,000,000 and --writers 1 to 64")
-    _print(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
+    print_struct(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
     return 0
 
 
@@ -75,5 +69,5 @@ async def run_api(settings: Settings, args: argparse.Namespace) -> int:
     figures = await bench_api(
         settings.database_url, workers=args.workers, connections=args.connections, duration=duration
     )
-    _print(figures, args.json)
+    print_struct(figures, args.json)
     return 0

@@ -16,6 +16,7 @@ from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected
 from ocr.synth.pages import generate
 from ocr.synth.rephoto import rephotograph_folder
+from service.cli.report import print_struct
 from service.errors import InvalidInput
 from service.settings import Settings
 
@@ -126,8 +127,7 @@ def run_digits(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(str(error)) from error
     if result.crops == 0:
         raise InvalidInput(f"no crop of {args.labels} was found in {args.images}")
-    encoded = msgspec.json.encode(result)
-    print(encoded.decode() if args.json else msgspec.json.format(encoded).decode())
+    print_struct(result, args.json)
     return 0
 
 

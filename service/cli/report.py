@@ -1,12 +1,20 @@
-"""Printing what an import did."""
+"""Printing what a command did."""
 
 from __future__ import annotations
 
 import sys
 
+import msgspec
+
 from service.regions.files import ImportReport
 
 SHOWN_BAD_LINES = 20
+
+
+def print_struct(result: msgspec.Struct, as_json: bool) -> None:
+    """A command's result: one line of JSON (``--json``), else indented for a person."""
+    encoded = msgspec.json.encode(result)
+    print(encoded.decode() if as_json else msgspec.json.format(encoded).decode())
 
 
 def print_report(report: ImportReport, seconds: float) -> None:

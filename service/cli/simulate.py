@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
+from service.cli.report import print_struct
 from service.errors import InvalidInput
 from service.settings import Settings
 from service.sim.election import Options, simulate
@@ -47,8 +46,7 @@ def register(commands: Any) -> None:
 async def run_night(settings: Settings, args: argparse.Namespace) -> int:
     options = _options(settings, args)
     report = await simulate(settings, options, lambda line: print(line, file=sys.stderr, flush=True))
-    encoded = msgspec.json.encode(report)
-    print(encoded.decode() if args.json else msgspec.json.format(encoded).decode())
+    print_struct(report, args.json)
     return 0 if report.totals_match else 1
 
 
