@@ -1,4 +1,4 @@
-"""Turn the image of one printed digit box into the features the digit model reads.
+"""Turn the image of one printed digit box into what the digit model reads.
 
 The same function prepares the training crops and the boxes cut from a photo, so the model
 never sees a difference between the two that the preparation introduced.
@@ -17,9 +17,6 @@ INSET = 0.14
 """Share of the box cut away on each side so that the printed border is not read as ink."""
 
 Gray = npt.NDArray[Any]
-Features = npt.NDArray[Any]
-
-_HOG = cv2.HOGDescriptor((SIZE, SIZE), (16, 16), (8, 8), (8, 8), 9)
 
 
 def ink_map(box: Gray) -> npt.NDArray[Any]:
@@ -90,26 +87,17 @@ def centred(ink: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out
 
 
-def _whole_box_hog(box: Gray) -> Features:
-    """HOG of the whole box, border included, contrast stretched: how the box looks as cut."""
+PLANES = 2
+
+
+def planes(box: Gray) -> npt.NDArray[Any]:
+    """What the digit model sees, two SIZE×SIZE planes in 0..1 (ink high): the whole box as cut,
+    border included and contrast stretched (how a person sees it: an X across the box, a digit
+    over its border), and the ink alone, borders removed, scaled and centred (the digit's shape
+    whatever its size or place in the box)."""
+    if box.size == 0:
+        return np.zeros((PLANES, SIZE, SIZE), np.float32)
     small = cv2.resize(box, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
     lo, hi = float(np.percentile(small, 2)), float(np.percentile(small, 98))
-    stretched = np.clip((small - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)
-    return np.asarray(_HOG.compute(stretched)).ravel()
-
-
-def features(box: Gray) -> Features:
-    """HOG of the whole box and of the centred ink, a coarse ink image and the glyph's shape."""
-    ink = ink_map(box)
-    square = centred(ink)
-    hog = np.asarray(_HOG.compute((square * 255).astype(np.uint8))).ravel()
-    coarse = cv2.resize(square, (8, 8), interpolation=cv2.INTER_AREA).ravel()
-    ys, xs = np.nonzero(ink > 0.3)
-    if len(ys):
-        h, w = ink.shape
-        shape = [(ys.max() - ys.min() + 1) / h, (xs.max() - xs.min() + 1) / w, ink_share(ink) * 4]
-    else:
-        shape = [0.0, 0.0, 0.0]
-    return np.concatenate([_whole_box_hog(box), hog, coarse, np.asarray(shape, np.float32)]).astype(
-        np.float32
-    )
+    whole = 1.0 - np.clip((small - lo) / max(hi - lo, 1.0), 0.0, 1.0)
+    return np.stack([whole, centred(ink_map(box))]).astype(np.float32)

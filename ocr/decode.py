@@ -8,7 +8,8 @@ mistakes too) but costs ``FORM_ERROR`` per broken rule. So 292 read where the bo
 Policy (after FACTS.md: searching alternatives for *any* combination that adds up accepted
 wrong forms): a field is accepted automatically only when the best reading of every field
 already satisfies every rule, the field is in at least one equation that was checked (so a
-lone page is never accepted), and among all readings that add up the field's value keeps
+lone page is never accepted) or its boxes and bubbles agree (``FieldReading.agreement``: two
+independent readings), and among all readings that add up the field's value keeps
 ≥ ``ACCEPT`` of the probability.
 A value the decoder changed to make the form add up is never accepted on its own: it goes to
 review with the reading beside it. When a rule is broken, the fields of it that another
@@ -35,6 +36,8 @@ OTHER_DIGIT = 1e-4
 """Probability given to a digit outside a box's listed alternatives."""
 FORM_ERROR = 1e-3
 """Prior probability that the officers' own numbers break one rule of the form."""
+ARITHMETIC = "arithmetic"
+EVIDENCE = "boxes and bubbles"
 CANDIDATES = 8
 """Values per field tried when rules may break (the most probable spellings of its boxes)."""
 
@@ -49,6 +52,9 @@ class DecodedField(msgspec.Struct, frozen=True):
     confidence: float
     """Posterior of ``value`` among the readings that satisfy the rules."""
     reason: str = ""
+    basis: str = ""
+    """What carried an accepted value: ``arithmetic`` (the form's equations) or ``boxes and
+    bubbles`` (two independent readings agreeing, where no equation checks it)."""
 
 
 class TpsDecoding(msgspec.Struct, frozen=True):
@@ -121,11 +127,18 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
         reading = readings[name]
         value = chosen[name]
         against = [v for v in broken if name in blamed[v.rule]]
-        if against:
+        if (differ := reading.bubbles_differ()) is not None:
+            reason = f"kotak angka {differ[0]}, bulatan {differ[1]}"
+            out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
+        elif against:
             reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
             if value != best[name]:
                 reason += f"; {value} makes them add up (the boxes read {best[name]})"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
+        elif name not in checked and reading.agreement:
+            # No equation, but two independent readings of the number agree: its boxes and its
+            # bubbles (a photo of page 2's part alone, or pages missing).
+            out[name] = DecodedField(name, value, reading.value, True, reading.confidence, basis=EVIDENCE)
         elif name not in checked:
             reason = "no equation could check this number"
             out[name] = DecodedField(name, value, reading.value, False, reading.confidence, reason)
@@ -139,7 +152,7 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
             reason = f"changed from {best[name]} to {value} so that the form adds up"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         else:
-            out[name] = DecodedField(name, value, reading.value, True, share[name])
+            out[name] = DecodedField(name, value, reading.value, True, share[name], basis=ARITHMETIC)
     discrepancies = [v.explanation for v in broken if not blamed[v.rule]]
     return TpsDecoding(out, [v.explanation for v in broken], not broken, discrepancies)
 

@@ -23,6 +23,17 @@ from ocr.decode import ACCEPT
 from ocr.digits import model
 
 
+class UnseenWriters(msgspec.Struct, frozen=True):
+    """The crops of TPS whose writers the model was never trained on (labels with ``kode_tps``)."""
+
+    crops: int
+    tps: int
+    accuracy: float
+    accepted_share: float
+    accepted_accuracy: float
+    calibration_error: float
+
+
 class DigitCheck(msgspec.Struct, frozen=True):
     crops: int
     accuracy: float
@@ -40,6 +51,8 @@ class DigitCheck(msgspec.Struct, frozen=True):
     missing: int
     """Labelled files not found or not decodable."""
     model_version: str
+    unseen_writers: UnseenWriters | None = None
+    """Present when the labels name each crop's ``kode_tps``: the writer-disjoint figures."""
 
 
 class CropError(ValueError):
@@ -48,6 +61,7 @@ class CropError(ValueError):
 
 def check(images: Path, labels: Path) -> DigitCheck:
     wanted = labels_of(labels)
+    tps = tps_of(labels)
     found: dict[str, Gray] = dict(crops_in(images, set(wanted)))
     names = sorted(found)
     truth = np.array([wanted[n] for n in names], int)
@@ -68,6 +82,23 @@ def check(images: Path, labels: Path) -> DigitCheck:
         calibration_error=_calibration_error(confidence, right),
         missing=len(wanted) - len(names),
         model_version=model().version,
+        unseen_writers=_unseen(names, tps, right, confidence) if tps else None,
+    )
+
+
+def _unseen(
+    names: list[str], tps: dict[str, str], right: np.ndarray, confidence: np.ndarray
+) -> UnseenWriters:
+    card = model().card
+    unseen = np.array([name in tps and card.unseen(tps[name]) for name in names], bool)
+    sure = confidence >= ACCEPT
+    return UnseenWriters(
+        crops=int(unseen.sum()),
+        tps=len({tps[name] for name, flag in zip(names, unseen, strict=True) if flag}),
+        accuracy=_share(right[unseen]),
+        accepted_share=_share(sure[unseen]),
+        accepted_accuracy=_share(right[unseen & sure]),
+        calibration_error=_calibration_error(confidence[unseen], right[unseen]),
     )
 
 
@@ -99,6 +130,15 @@ def labels_of(path: Path) -> dict[str, int]:
                 raise CropError(f"{path}:{line}: label {row['label']!r} is not a digit 0–9")
             out[Path(row["file"]).name] = int(row["label"])
     return out
+
+
+def tps_of(path: Path) -> dict[str, str]:
+    """File name → ``kode_tps``, when the labels have that column (else empty)."""
+    with path.open(newline="") as handle:
+        rows = csv.DictReader(handle)
+        if "kode_tps" not in (rows.fieldnames or ()):
+            return {}
+        return {Path(row["file"]).name: row["kode_tps"] for row in rows if row["kode_tps"]}
 
 
 def crops_in(images: Path, wanted: set[str]) -> Iterator[tuple[str, Gray]]:

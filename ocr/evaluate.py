@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import msgspec
 
 from ocr.decode import TpsDecoding, decode
-from ocr.form import FORM, PAGE_OF, VOTE_FIELDS, Page
+from ocr.form import FIELDS, FORM, PAGE_OF, VOTE_FIELDS, Page
+from ocr.publication import conflicts, verdict
 from ocr.reader import read_page
 from ocr.reading import Outcome, PageReading, Rejected, Retake
 from ocr.threads import reading_pool
@@ -108,7 +109,23 @@ class Evaluation(msgspec.Struct):
     """The same for the boxes' own reading, before the arithmetic was used."""
     fields_compared: int
     auto_accept_rate: float
+    """Share of TPS whose labelled vote fields were all accepted automatically."""
     auto_accepted_wrong: int
+    """Labelled fields (votes and page 1) accepted automatically with a value not the label's."""
+    auto_publish_rate: float
+    """Share of TPS the worker would publish without a person (``ocr.publication.verdict``: three
+    pages read, every field accepted, no blocking rule broken; the DPT from a ``dpt`` column)."""
+    published_wrong: int
+    """TPS that would be published with a value differing from a label."""
+    page1_field_accuracy: float | None
+    """Share of page-1 labels (``--page1``) the decoder's value equals; ``None`` without them."""
+    page1_fields_compared: int
+    accepted_by: dict[str, int]
+    """Accepted labelled vote fields by what carried them (``DecodedField.basis``)."""
+    not_accepted: dict[str, int]
+    """Per field, the TPS where it was not accepted (or its page not read): what holds publication."""
+    held_by_rule: dict[str, int]
+    """Per blocking rule, the TPS it held."""
     ms_per_page_median: float
     disagreements: list[Disagreement]
     pages_identified: int
@@ -125,9 +142,18 @@ class Evaluation(msgspec.Struct):
 
 
 def load_labels(path: Path) -> dict[str, list[dict[str, str]]]:
+    """``images_index.csv`` rows by TPS; a ``tps,suara_paslon_1..3`` file (``c1_page2_crops``:
+    one photo of page 2's vote part per TPS, named ``<tps>.jpg``) is read as such rows."""
     by_tps: dict[str, list[dict[str, str]]] = defaultdict(list)
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
+            if "kode_tps" not in row and "tps" in row:
+                row = {
+                    "kode_tps": row["tps"],
+                    "file": f"{row['tps']}.jpg",
+                    "page": str(Page.PASLON.value),
+                    **{LABEL_COLUMNS[name]: row.get(name, "") for name in FIELDS[Page.PASLON]},
+                }
             by_tps[row["kode_tps"]].append(row)
     return by_tps
 
@@ -177,6 +203,34 @@ def _label(row: dict[str, str], field: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+EMPTY = "-"
+"""In a page-1 labels file: nothing written in the field's boxes (X or blank), which counts 0."""
+
+
+def load_page1(path: Path) -> dict[str, dict[str, int]]:
+    """``kode_tps`` and page 1's fields (``tests/resources/page1_labels.csv``), read by eye."""
+    out: dict[str, dict[str, int]] = {}
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "kode_tps" not in (reader.fieldnames or ()):
+            raise LabelError(f"{path}: needs a kode_tps column")
+        for line, row in enumerate(reader, start=2):
+            values = {}
+            for name in FIELDS[Page.ADMINISTRASI]:
+                raw = (row.get(name) or "").strip()
+                if raw and raw != EMPTY and not raw.isdigit():
+                    raise LabelError(f"{path}:{line}: {name} {raw!r} is neither a number nor {EMPTY}")
+                if raw:
+                    values[name] = 0 if raw == EMPTY else int(raw)
+            out[row["kode_tps"]] = values
+    return out
+
+
+def _dpt(row: dict[str, str]) -> int | None:
+    raw = (row.get("dpt") or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 def timed_read(path: Path) -> tuple[Outcome, float]:
     """A photo's outcome and the milliseconds ``read_page`` took (reading the file not counted)."""
     data = path.read_bytes()
@@ -185,10 +239,19 @@ def timed_read(path: Path) -> tuple[Outcome, float]:
     return outcome, (time.perf_counter() - start) * 1000
 
 
-def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, processes: int = 1) -> Evaluation:
+def evaluate(
+    images: Path,
+    labels: Path,
+    *,
+    true_pages: Path | None = None,
+    page1: Path | None = None,
+    processes: int = 1,
+) -> Evaluation:
     """Read every labelled photo; ``true_pages`` (``file,page``) gives photos' true pages and
-    wins over a ``page`` column of the labels. ``processes`` read photos at once, one thread each."""
+    wins over a ``page`` column of the labels; ``page1`` gives page 1's numbers per TPS.
+    ``processes`` read photos at once, one thread each."""
     by_tps = load_labels(labels)
+    page1_labels = load_page1(page1) if page1 is not None else {}
     known_pages = load_pages(true_pages) if true_pages is not None else {}
     files = [images / row["file"] for _, rows in sorted(by_tps.items()) for row in rows]
     with reading_pool(processes) as pool:
@@ -198,6 +261,10 @@ def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, proc
     refusals: list[Refusal] = []
     mistakes: list[PageMistake] = []
     identified = photos = compared = right = read_right = wrong_accepts = accepted_tps = 0
+    published = published_wrong = page1_compared = page1_right = 0
+    not_accepted: Counter[str] = Counter()
+    accepted_by: Counter[str] = Counter()
+    held_by: Counter[str] = Counter()
     other_forms = other_forms_refused = 0
     disagreements: list[Disagreement] = []
     for tps, rows in sorted(by_tps.items()):
@@ -234,10 +301,26 @@ def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, proc
             compared += 1
             got = decoded.fields.get(field)
             read_right += got is not None and (got.read or 0) == label
+            if got is not None and got.accepted:
+                accepted_by[got.basis] += 1
             if got is not None and got.value == label:
                 right += 1
             elif got is not None and got.accepted:
                 wrong_accepts += 1
+        for field, label in page1_labels.get(tps, {}).items():
+            page1_compared += 1
+            got = decoded.fields.get(field)
+            page1_right += got is not None and got.value == label
+            wrong_accepts += got is not None and got.value != label and got.accepted
+        decision = verdict(decoded, conflicts(pages), _dpt(rows[0]))
+        not_accepted.update([*decision.unread, *decision.unclear])
+        held_by.update(decision.broken)
+        if decision.publish:
+            published += 1
+            known = {**{f: _label(rows[0], f) for f in VOTE_FIELDS}, **page1_labels.get(tps, {})}
+            published_wrong += any(
+                label is not None and decoded.fields[f].value != label for f, label in known.items()
+            )
     return Evaluation(
         photos=photos,
         tps=len(by_tps),
@@ -248,6 +331,13 @@ def evaluate(images: Path, labels: Path, *, true_pages: Path | None = None, proc
         fields_compared=compared,
         auto_accept_rate=round(accepted_tps / len(by_tps), 4) if by_tps else 0.0,
         auto_accepted_wrong=wrong_accepts,
+        auto_publish_rate=round(published / len(by_tps), 4) if by_tps else 0.0,
+        published_wrong=published_wrong,
+        page1_field_accuracy=round(page1_right / page1_compared, 4) if page1_compared else None,
+        page1_fields_compared=page1_compared,
+        accepted_by=dict(accepted_by.most_common()),
+        not_accepted=dict(not_accepted.most_common()),
+        held_by_rule=dict(held_by.most_common()),
         ms_per_page_median=round(statistics.median(times), 1) if times else 0.0,
         disagreements=disagreements,
         pages_identified=identified,
@@ -267,6 +357,8 @@ def _score_tps(
     all_accepted = True
     for field in VOTE_FIELDS:
         label = _label(row, field)
+        if label is None:
+            continue
         got = decoded.fields.get(field)
         if got is None or not got.accepted:
             all_accepted = False

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from ocr import cells, digits
 from ocr.form import MAX_COUNT
-from ocr.reading import Alternative, FieldReading, Quad
+from ocr.reading import Alternative, Evidence, FieldReading, Quad
 from ocr.templates import Rect
 
 SHIFT = 40
@@ -24,6 +24,10 @@ SHIFT = 40
 BUBBLE_AGREES = 0.9
 """Weight of a digit that matches the blackened bubble (the rest is spread over the others)."""
 TOP = 5
+AGREE_SURE = 0.9
+"""Probability each box's digit needs, read alone, for boxes and bubbles to count as agreeing."""
+EXCLUDED = 0.02
+"""A bubble's digit its box, read alone, gives less than this is a conflict, not a tie broken."""
 
 Probabilities = npt.NDArray[Any]
 
@@ -36,9 +40,11 @@ class BoxCut:
         self.rects = rects
 
 
-def cut_field(page: cells.Gray, boxes: tuple[Rect, ...], scale: float) -> BoxCut:
+def cut_field(page: cells.Gray, boxes: tuple[Rect, ...], scale: float, reach: int = SHIFT) -> BoxCut:
+    """The field's boxes, each lined up by the shift (up to ``reach`` template pixels) that puts
+    the printed borders where the ring of the boxes expects them."""
     rects = [_scaled(r, scale) for r in boxes]
-    dx, dy = _alignment(page, rects, round(SHIFT * scale))
+    dx, dy = _alignment(page, rects, round(reach * scale))
     images, placed = [], []
     border = max(2, round(5 * scale))
     for x, y, w, h in rects:
@@ -77,17 +83,9 @@ def _alignment(page: cells.Gray, rects: list[Rect], reach: int) -> tuple[int, in
     return (bx - reach, by - reach)
 
 
-def box_features(image: cells.Gray) -> cells.Features:
-    return cells.features(image)
-
-
 def read_boxes(images: list[cells.Gray]) -> tuple[Probabilities, list[bool]]:
     """Digit probabilities per box, and whether each box is empty."""
-    rows = [
-        box_features(img) if img.size else np.zeros_like(box_features(np.full((8, 8), 255, np.uint8)))
-        for img in images
-    ]
-    probs = digits.classify(rows)
+    probs = digits.classify(images)
     empty = [img.size == 0 or cells.is_empty(img) for img in images]
     probs[np.array(empty)] = np.eye(10)[0]
     return probs, empty
@@ -96,20 +94,68 @@ def read_boxes(images: list[cells.Gray]) -> tuple[Probabilities, list[bool]]:
 def read_bubbles(
     page: cells.Gray, columns: tuple[tuple[Rect, ...], ...], scale: float, shift: tuple[int, int]
 ) -> list[int | None]:
-    """The blackened bubble of each column, or ``None`` when none (or more than one) stands out."""
+    """The blackened bubble of each column, or ``None`` when none (or more than one) stands out.
+
+    Printings space the bubbles differently (up to a tenth closer than the blank form), so the
+    columns' pitch and place are first fitted to the printed rings (``_bubble_rows``).
+    """
+    placed = _bubble_rows(page, [[_scaled(r, scale) for r in column] for column in columns], shift)
     out: list[int | None] = []
-    for column in columns:
+    for column in placed:
         fill = []
-        for rect in column:
-            x, y, w, h = _scaled(rect, scale)
-            x, y = x + shift[0], y + shift[1]
-            inner = page[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4]
+        for x, y, w, h in column:
+            inner = page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
             fill.append(1.0 - float(inner.mean()) / 255.0 if inner.size else 0.0)
         order = np.argsort(fill)[::-1]
         first, second = fill[order[0]], fill[order[1]]
         median = float(np.median(fill))
         out.append(int(order[0]) if first - median > 0.25 and first - second > 0.15 else None)
     return out
+
+
+BUBBLE_PITCH = (0.86, 1.1)
+"""How much closer or further apart than on the blank form a printing's bubbles may be."""
+
+
+def _bubble_rows(page: cells.Gray, columns: list[list[Rect]], shift: tuple[int, int]) -> list[list[Rect]]:
+    """The columns' bubbles where the printed rings are: one pitch and one vertical offset for
+    all columns (printed together), the pair that puts the most rings found in the photo (ring-
+    or disc-shaped blobs the size of a bubble) on the bubbles' places."""
+    moved = [[(x + shift[0], y + shift[1], w, h) for x, y, w, h in column] for column in columns]
+    first_y = moved[0][0][1]
+    count = len(moved[0])
+    pitch = (moved[0][-1][1] - first_y) / (count - 1)
+    side = moved[0][0][3]
+    top, bottom = max(0, int(first_y - pitch)), min(page.shape[0], int(first_y + pitch * (count + 1)))
+    centres: list[float] = []
+    for column in moved:
+        x, _, w, _ = column[0]
+        left, right = max(0, x - w // 3), min(page.shape[1], x + w + w // 3)
+        strip = page[top:bottom, left:right]
+        if strip.size < 16 or side < 4:
+            return moved
+        binary = cv2.adaptiveThreshold(strip, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 8)
+        n, _, stats, found = cv2.connectedComponentsWithStats(binary)
+        for k in range(1, n):
+            bw, bh = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
+            if 0.6 * side <= bw <= 1.5 * side and 0.6 * side <= bh <= 1.5 * side:
+                centres.append(top + float(found[k][1]))
+    if len(centres) < 6:
+        return moved
+    ys = np.array(centres)
+    best = (-1, pitch, 1e9, 0.0)
+    for stretch in np.linspace(*BUBBLE_PITCH, 49):
+        step = pitch * stretch
+        for offset in np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5):
+            places = first_y + offset + side / 2 + step * np.arange(count)
+            hits = int((np.abs(ys[:, None] - places[None, :]).min(axis=1) < 0.15 * step).sum())
+            if hits > best[0] or (hits == best[0] and abs(stretch - 1) + abs(offset) / pitch < best[2]):
+                best = (hits, step, abs(stretch - 1) + abs(offset) / pitch, offset)
+    _, step, _, offset = best
+    return [
+        [(x, round(first_y + offset + step * k), w, h) for k, (x, _, w, h) in enumerate(column)]
+        for column in moved
+    ]
 
 
 def fuse_bubbles(probs: Probabilities, bubbles: list[int | None]) -> Probabilities:
@@ -132,9 +178,25 @@ def value_probability(probs: Probabilities, value: int) -> float:
     return float(probs[0, value // 100] * probs[1, value // 10 % 10] * probs[2, value % 10])
 
 
+def evidence(probs: Probabilities, bubbles: list[int | None] | None) -> Evidence | None:
+    """How the bubbles bear on the boxes read alone (``probs``)."""
+    if bubbles is None:
+        return None
+    pairs = list(zip(probs, bubbles, strict=True))
+    if any(b is not None and row[b] < EXCLUDED for row, b in pairs):
+        return Evidence.CONFLICT
+    if all(b is not None and int(row.argmax()) == b and row[b] >= AGREE_SURE for row, b in pairs):
+        return Evidence.AGREE
+    return Evidence.SETTLED
+
+
 def field_reading(
-    name: str, probs: Probabilities, empty: list[bool], quad: Quad, bubbles: list[int | None] | None
+    name: str, boxes: Probabilities, empty: list[bool], quad: Quad, bubbles: list[int | None] | None
 ) -> FieldReading:
+    """The field from its boxes' digit probabilities, fused with its bubbles where it has them."""
+    agreed = evidence(boxes, bubbles)
+    alone = None if bubbles is None else [0 if empty[i] else int(row.argmax()) for i, row in enumerate(boxes)]
+    probs = boxes if bubbles is None else fuse_bubbles(boxes, bubbles)
     top = [np.argsort(row)[::-1][:3] for row in probs]
     combos = sorted(
         (
@@ -148,7 +210,9 @@ def field_reading(
         for i, row in enumerate(probs)
     ]
     if all(empty):
-        return FieldReading(name, None, 1.0, [Alternative(None, 1.0)], box_alternatives, quad, bubbles)
+        return FieldReading(
+            name, None, 1.0, [Alternative(None, 1.0)], box_alternatives, quad, bubbles, alone, agreed
+        )
     return FieldReading(
         name,
         combos[0][1],
@@ -157,4 +221,6 @@ def field_reading(
         box_alternatives,
         quad,
         bubbles,
+        alone,
+        agreed,
     )

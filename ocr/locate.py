@@ -266,6 +266,8 @@ def _match_mark(
     window = gray[y0:y1, x0:x1]
     scores = cv2.matchTemplate(window, picture, cv2.TM_CCOEFF_NORMED)
     squares = picture < 128
+    if squares.all() or not squares.any():
+        return None  # a picture too small to hold its squares and the paper between them
     # Print and handwriting correlate with the picture too: a peak counts only where its two
     # squares are solid ink, far darker than the paper around them.
     for _ in range(MARK_PEAKS):

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ocr import fields, header, identify, keypoints, locate, quality, register
+from ocr import fields, header, identify, keypoints, locate, part, quality, register, rows
 from ocr.cells import Gray
 from ocr.digits import model
 from ocr.form import BUBBLE_FIELDS, Page
@@ -25,8 +25,10 @@ from ocr.templates import PageTemplate, templates
 
 SCALE = 0.75
 """Straightened pages are 1500×2250: digit boxes ~44 px, like the photos' own resolution."""
-VERSION = "rekap-ocr 5"
+VERSION = "rekap-ocr 6"
 """5: lost corner marks looked for by their picture; sharpness against each edge's own step."""
+PART_CONFIDENCE = 0.5
+"""Page confidence of a photo of page 2's vote part alone (no corner mark or header placed it)."""
 BUDGET_S = 0.8
 """Seconds the search for the page may take before it settles for what it has: the slowest real
 photos took 5–26 s in the boxes' search, holding a worker all that time."""
@@ -47,6 +49,11 @@ def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
     search = _place(gray, budget_s, clock)
     if search.best is None:
+        # No page placed: a photo of page 2's vote part alone is read from its boxes and bubbles.
+        if (part_fields := part.read_part(gray)) is not None:
+            clock.lap("part")
+            version = f"{VERSION}; digits {model().version}"
+            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, timings, version)
         return _not_found(gray, search, budget_s)
     page, confidence, matrix = search.best
     template = templates()[page]
@@ -267,7 +274,15 @@ def _turned(inverse: npt.NDArray[Any]) -> int:
 
 
 def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:
-    cuts = {name: fields.cut_field(straight, boxes, SCALE) for name, boxes in template.fields.items()}
+    if template.page is Page.ADMINISTRASI:
+        # Rows 77 template pixels apart, printings whose tables differ by a row: the rows are
+        # found first (``rows``), then each field's boxes lined up within a quarter of a row.
+        cuts = {
+            name: fields.cut_field(straight, boxes, SCALE, rows.ROW_REACH)
+            for name, boxes in rows.placed(straight, template, SCALE).items()
+        }
+    else:
+        cuts = {name: fields.cut_field(straight, boxes, SCALE) for name, boxes in template.fields.items()}
     # Every box of the page through the digit model at once: one product of matrices, not 22.
     probs, empty = fields.read_boxes([image for cut in cuts.values() for image in cut.images])
     out = []
@@ -281,7 +296,6 @@ def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any
                 cut.rects[0][1] - round(boxes[0][1] * SCALE),
             )
             bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, (x0, y0))
-            field_probs = fields.fuse_bubbles(field_probs, bubbles)
         out.append(fields.field_reading(name, field_probs, field_empty, _quad(cut.rects, inverse), bubbles))
     return out
 

@@ -67,6 +67,18 @@ _PESAN = {
 }
 
 
+class Evidence(StrEnum):
+    """Page 2: the digit boxes against the bubbles blackened under them."""
+
+    AGREE = "agree"
+    """Every column's bubble is clear and is its box's digit, read surely: two independent
+    readings of the number."""
+    SETTLED = "settled"
+    """The bubbles chose among digits the boxes allow (3 or 8, 1 or 7) or some are not clear."""
+    CONFLICT = "conflict"
+    """A clear bubble names a digit its box, read alone, excludes: a person must look."""
+
+
 class Alternative(msgspec.Struct, frozen=True, array_like=True):
     value: int | None
     probability: float
@@ -85,6 +97,26 @@ class FieldReading(msgspec.Struct, frozen=True):
     """The field's three boxes in the original photo, for a reviewer's crop."""
     bubbles: list[int | None] | None = None
     """Page 2: the blackened bubble per column (``None``: none or several)."""
+    boxes_alone: list[int] | None = None
+    """Page 2: each box's most probable digit read alone, before the bubbles were fused in."""
+    evidence: Evidence | None = None
+    """Page 2: how the bubbles bear on the boxes (``None``: no bubbles)."""
+
+    @property
+    def agreement(self) -> bool:
+        return self.evidence is Evidence.AGREE
+
+    def bubbles_differ(self) -> tuple[int, int] | None:
+        """(the boxes' number, the bubbles' number) when a clear bubble names a digit its box
+        excludes (DOMAIN rule 8); a column without a clear bubble takes the box's digit."""
+        if self.evidence is not Evidence.CONFLICT or self.bubbles is None or self.boxes_alone is None:
+            return None
+        spelled = [d if b is None else b for b, d in zip(self.bubbles, self.boxes_alone, strict=True)]
+        return _number(self.boxes_alone), _number(spelled)
+
+
+def _number(digits: list[int]) -> int:
+    return 100 * digits[0] + 10 * digits[1] + digits[2]
 
 
 class PageReading(msgspec.Struct, frozen=True, tag="page"):

@@ -102,7 +102,7 @@ def _holes(binary: Gray) -> list[tuple[float, float, float]]:
     return found
 
 
-def _rows(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
+def rows_of_three(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
     """Pairs (first, third) of boxes that make a row of three at an even pitch."""
     centres = boxes[:, :2].astype(np.float64)
     step = (centres[None, :, :] - centres[:, None, :]) / 2  # [i, j]: half the way from i to j
@@ -148,7 +148,7 @@ def register(
     """
     if not MIN_INLIERS <= len(boxes) <= MAX_BOXES or len(marks) > MAX_MARKS:
         return []
-    rows = _rows(boxes)
+    rows = rows_of_three(boxes)
     if len(rows) > MAX_ROWS:
         return []
     marks = marks.reshape(-1, 2).astype(np.float64)

@@ -125,8 +125,19 @@ def draw_guide(canvas: Canvas, rect: tuple[int, int, int, int]) -> None:
             canvas[gy, gx] = (180, 180, 180)
 
 
-def box_image(digit: int | None, rng: np.random.Generator) -> npt.NDArray[Any]:
-    """A grey crop of one printed box holding ``digit`` (``None``: crossed out), like a real crop."""
+def draw_dash(canvas: Canvas, rect: tuple[int, int, int, int], rng: np.random.Generator, ink: Colour) -> None:
+    """The dash some officers draw instead of an X in an unused leading box."""
+    x, y, w, h = rect
+    left, right = (int(v * w) for v in rng.uniform(0.1, 0.35, 2))
+    mid = y + int(h * rng.uniform(0.4, 0.6))
+    lean = int(h * rng.uniform(-0.06, 0.06))
+    pen = max(1, int(w * rng.uniform(0.04, 0.08)))
+    cv2.line(canvas, (x + left, mid - lean), (x + w - right, mid + lean), ink, pen, cv2.LINE_AA)
+
+
+def box_image(digit: int | None, rng: np.random.Generator, *, dash: bool = False) -> npt.NDArray[Any]:
+    """A grey crop of one printed box holding ``digit`` (``None``: crossed out, or a dash), like a
+    real crop."""
     inner = int(rng.integers(34, 60))
     border = max(2, inner // 14)
     pad = int(rng.integers(1, 5))
@@ -138,7 +149,7 @@ def box_image(digit: int | None, rng: np.random.Generator) -> npt.NDArray[Any]:
     draw_guide(canvas, rect)
     ink = INKS[int(rng.integers(len(INKS)))]
     if digit is None:
-        draw_cross(canvas, rect, rng, ink)
+        (draw_dash if dash else draw_cross)(canvas, rect, rng, ink)
     else:
         draw_digit(canvas, rect, digit, rng, ink)
     soft = cv2.GaussianBlur(canvas, (3, 3), rng.uniform(0.3, 1.2)) if rng.random() < 0.5 else canvas

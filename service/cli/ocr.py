@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,12 @@ def register(commands: Any) -> None:
         help="file,page: the true page of photos (e.g. tests/resources/real_pages.csv); "
         "a photo counts as identified only when read as that page",
     )
+    ev.add_argument(
+        "--page1",
+        type=Path,
+        metavar="CSV",
+        help="kode_tps and page 1's fields read by eye (e.g. tests/resources/page1_labels.csv)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=run_eval)
 
@@ -72,7 +80,7 @@ def register(commands: Any) -> None:
     synth.set_defaults(run=run_synth)
 
     train = ocr.add_parser(
-        "train", help="train the digit model (needs scikit-learn) and write ocr/data/digits.npz"
+        "train", help="train the digit model (installs PyTorch on first use) and write ocr/data/digits.onnx"
     )
     train.add_argument("--synthetic", type=int, default=6000, help="synthetic boxes added to the real crops")
     train.add_argument("--seed", type=int, default=1)
@@ -146,6 +154,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
             _existing(args.images, "folder"),
             _existing(args.labels, "labels file"),
             true_pages=pages,
+            page1=_existing(args.page1, "page-1 labels file") if args.page1 is not None else None,
             processes=args.processes,
         )
     except LabelError as error:
@@ -181,19 +190,23 @@ def run_synth(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+TRAIN_EXTRA = ("torch==2.13.0", "onnx==1.23.2")
+"""What training alone needs (the ``train`` extra of pyproject.toml), installed on first use."""
+
+
 def run_train(settings: Settings, args: argparse.Namespace) -> int:
     from ocr import digits
+
+    for folder in ("c1_handwritten_digits", "c1_digits_ds9"):
+        _existing(settings.data_path / folder, "digit crops")
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
+        print(f"rekap: installing {' '.join(TRAIN_EXTRA)} for training", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *TRAIN_EXTRA], check=True)
     from ocr.training import train
 
-    folder = settings.data_path / "c1_handwritten_digits"
     report = train(
-        folder if folder.is_dir() else None,
-        synthetic=args.synthetic,
-        seed=args.seed,
-        out=args.out or digits.MODEL_FILE,
+        settings.data_path, synthetic=args.synthetic, seed=args.seed, out=args.out or digits.MODEL_FILE
     )
-    if not folder.is_dir():
-        print(f"rekap: {folder} not found: trained on synthetic boxes only", file=sys.stderr)
     print(msgspec.json.encode(report).decode())
     return 0
 

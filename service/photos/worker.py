@@ -28,6 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 import ocr
 from ocr.form import Page
+from ocr.publication import conflicts
 from service.db.pool import CONNECTION_ERRORS, acquire, create_pool
 from service.db.redis import redis_client
 from service.errors import NotFound
@@ -37,7 +38,6 @@ from service.photos.states import PhotoState
 from service.photos.storage import PhotoStore
 from service.recap import totals
 from service.results import workflow
-from service.results.checks import check_evidence
 from service.results.store import lock_tps
 from service.settings import Settings
 from service.sim import pages as sim_pages
@@ -265,6 +265,6 @@ class Worker:
                 tps,
                 msgspec.json.decode(decoding, type=ocr.TpsDecoding),
                 decoding_id,
-                evidence=check_evidence(pages),
+                evidence=conflicts(pages),
             )
         log.info("TPS %s decoded: %s", tps, result.state)

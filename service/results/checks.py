@@ -9,6 +9,7 @@ import msgspec
 
 from ocr import PageReading
 from ocr.form import BALLOTS_RULE, EVIDENCE_RULE, REGISTERED, RULE, Rule, Severity, violations
+from ocr.publication import Conflict, conflicts
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,20 +53,13 @@ def _finding(rule: Rule, left: int, right: int, fields: tuple[str, ...]) -> Find
 
 
 def check_evidence(readings: Iterable[PageReading]) -> list[Finding]:
-    """Rule 8: a field whose digits, as finally read, differ from its blackened bubbles.
+    """Rule 8: a field whose digits, as finally read, differ from its blackened bubbles."""
+    return evidence_findings(conflicts(readings))
 
-    ``left`` is the value of the digits, ``right`` the value the bubbles spell.
-    """
-    out = []
-    for page in readings:
-        for field in page.fields:
-            if field.bubbles is None or all(b is None for b in field.bubbles):
-                continue
-            digits = [0 if box[0].value is None else box[0].value for box in field.digits]
-            if any(b is not None and b != d for b, d in zip(field.bubbles, digits, strict=True)):
-                spelled = [d if b is None else b for b, d in zip(field.bubbles, digits, strict=True)]
-                out.append(_finding(EVIDENCE_RULE, _number(digits), _number(spelled), (field.name,)))
-    return out
+
+def evidence_findings(found: Iterable[Conflict]) -> list[Finding]:
+    """``left`` is the value of the digits, ``right`` the value the bubbles spell."""
+    return [_finding(EVIDENCE_RULE, c.boxes, c.bubbles, (c.field,)) for c in found]
 
 
 def check_ballots(voted: Mapping[str, int]) -> list[Finding]:
@@ -73,7 +67,3 @@ def check_ballots(voted: Mapping[str, int]) -> list[Finding]:
     if len(set(voted.values())) <= 1:
         return []
     return [_finding(BALLOTS_RULE, max(voted.values()), min(voted.values()), tuple(sorted(voted)))]
-
-
-def _number(digits: list[int]) -> int:
-    return 100 * digits[0] + 10 * digits[1] + digits[2]

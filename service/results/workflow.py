@@ -11,11 +11,11 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from ocr import TpsDecoding
+from ocr import TpsDecoding, publication
 from ocr.form import PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import store
-from service.results.checks import Finding, blocking, check_tps
+from service.results.checks import Finding, check_tps, evidence_findings
 from service.results.states import TpsState
 from service.results.store import TpsResult
 from service.users.model import Role, User
@@ -38,15 +38,16 @@ async def record_decoding(
     tps: str,
     decoding: TpsDecoding,
     decoding_id: int,
-    evidence: list[Finding] | None = None,
+    evidence: list[publication.Conflict] | None = None,
 ) -> TpsResult:
-    """All pages of the TPS were read: check the numbers, verify and publish them, or hold them.
+    """All pages of the TPS were read: check the numbers, verify and publish them, or hold them
+    (``ocr.publication.verdict`` decides, as ``rekap ocr eval`` counts it).
 
-    ``evidence``: findings on the pages' readings themselves (rule 8, ``check_evidence``). One
-    transaction: the public sees the outcome, never a TPS half way through it.
+    ``evidence``: the pages' readings against themselves (rule 8, ``ocr.publication.conflicts``).
+    One transaction: the public sees the outcome, never a TPS half way through it.
     """
     async with conn.transaction():
-        return await _record_decoding(conn, tps, decoding, decoding_id, evidence)
+        return await _record_decoding(conn, tps, decoding, decoding_id, evidence or [])
 
 
 async def _record_decoding(
@@ -54,7 +55,7 @@ async def _record_decoding(
     tps: str,
     decoding: TpsDecoding,
     decoding_id: int,
-    evidence: list[Finding] | None,
+    evidence: list[publication.Conflict],
 ) -> TpsResult:
     numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
     current = await store.transition(
@@ -71,9 +72,11 @@ async def _record_decoding(
         decoding_id=decoding_id,
         reason="all three pages read",
     )
-    findings = check_tps(numbers, await registered_dpt(conn, tps)) + (evidence or [])
-    unclear = [f"{name}: {field.reason}" for name, field in decoding.fields.items() if not field.accepted]
-    if unclear or blocking(findings):
+    dpt = await registered_dpt(conn, tps)
+    findings = check_tps(numbers, dpt) + evidence_findings(evidence)
+    decision = publication.verdict(decoding, evidence, dpt)
+    if not decision.publish:
+        unclear = [f"{name}: {reason}" for name, reason in decision.unclear.items()]
         reasons = [f"{f.rule}: {f.explanation}" for f in findings if f.severity == "blocking"] + unclear
         return await store.transition(
             conn,

@@ -6,11 +6,13 @@ import asyncio
 
 import asyncpg
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocr import FieldReading, PageReading
+from ocr.fields import field_reading
 from ocr.form import CATALOGUE, RULES, Page, Relation, Severity
 from ocr.reading import Alternative
 from service.errors import Conflict, Forbidden
@@ -297,9 +299,9 @@ def test_the_catalogue_holds_every_rule_of_the_domain() -> None:
 
 
 def _page_two(digits: list[int], bubbles: list[int | None]) -> PageReading:
-    boxes = [[Alternative(d, 0.99)] for d in digits]
-    value = 100 * digits[0] + 10 * digits[1] + digits[2]
-    field = FieldReading("suara_paslon_1", value, 0.97, [Alternative(value, 0.97)], boxes, QUAD, bubbles)
+    probs = np.full((3, 10), 1e-4)
+    probs[[0, 1, 2], digits] = 0.99
+    field = field_reading("suara_paslon_1", probs, [False] * 3, QUAD, bubbles)
     others = [
         FieldReading(
             n,

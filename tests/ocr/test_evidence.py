@@ -1,0 +1,88 @@
+"""Page 2's digit boxes against the bubbles blackened under them (DOMAIN rule 8): agreement
+accepts, a tie the bubbles break is settled, a contradiction is held with both readings named."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocr.decode import EVIDENCE, decode
+from ocr.fields import field_reading
+from ocr.form import FIELDS, Page
+from ocr.publication import conflicts, verdict
+from ocr.reading import Evidence, FieldReading, PageReading
+from tests.ocr.test_decode import QUAD, sure
+
+
+def boxes(*rows: dict[int, float]) -> np.ndarray:
+    """Digit probabilities of three boxes read alone, the rest spread over the other digits."""
+    out = np.full((3, 10), 1e-4)
+    for i, row in enumerate(rows):
+        for digit, p in row.items():
+            out[i, digit] = p
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def pair(name: str, probs: np.ndarray, bubbles: list[int | None]) -> FieldReading:
+    return field_reading(name, probs, [False] * 3, QUAD, bubbles)
+
+
+def page_two(first: FieldReading) -> PageReading:
+    others = [pair(n, boxes({0: 1.0}, {0: 1.0}, {7: 1.0}), [0, 0, 7]) for n in FIELDS[Page.PASLON][1:]]
+    return PageReading(Page.PASLON, 1.0, 0, [first, *others], 0, {}, "test")
+
+
+def test_boxes_and_bubbles_that_disagree_are_held_with_both_readings_named() -> None:
+    # The boxes read 152 surely; the KPPS blackened 1, 6, 2.
+    reading = pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, 6, 2])
+    assert reading.evidence is Evidence.CONFLICT and reading.bubbles_differ() == (152, 162)
+    decoded = decode([page_two(reading)])
+    field = decoded.fields["suara_paslon_1"]
+    assert not field.accepted and field.reason == "kotak angka 152, bulatan 162"
+    decision = verdict(decoded, conflicts([page_two(reading)]), None)
+    assert not decision.publish and "bubbles" in decision.broken
+
+
+def test_a_2024_confusion_pair_is_settled_by_the_bubbles() -> None:
+    """Sirekap published 652 for 152 (1 and 6 of a hurried hand): the bubbles choose."""
+    for first, second, bubble in ((6, 1, 1), (3, 8, 8), (1, 7, 7), (2, 7, 2), (5, 6, 5)):
+        reading = pair(
+            "suara_paslon_1", boxes({first: 0.6, second: 0.4}, {5: 0.99}, {2: 0.99}), [bubble, 5, 2]
+        )
+        assert reading.evidence is Evidence.SETTLED and reading.bubbles_differ() is None
+        assert reading.value == 100 * bubble + 52, (first, second, reading.value)
+
+
+def test_agreeing_boxes_and_bubbles_accept_a_field_no_equation_checks() -> None:
+    """A photo of page 2's part alone: no page 3, so no equation; two independent readings do."""
+    reading = pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.98}, {2: 0.97}), [1, 5, 2])
+    assert reading.evidence is Evidence.AGREE
+    field = decode([page_two(reading)]).fields["suara_paslon_1"]
+    assert field.accepted and field.value == 152 and field.basis == EVIDENCE
+
+
+def test_unsure_boxes_or_a_missing_bubble_do_not_accept_alone() -> None:
+    unsure = pair("suara_paslon_1", boxes({1: 0.7, 7: 0.3}, {5: 0.99}, {2: 0.99}), [1, 5, 2])
+    missing = pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, None, 2])
+    for reading in (unsure, missing):
+        assert reading.evidence is Evidence.SETTLED
+        field = decode([page_two(reading)]).fields["suara_paslon_1"]
+        assert not field.accepted and field.reason == "no equation could check this number"
+
+
+def test_a_whole_tps_is_published_only_when_every_page_is_read_and_accepted() -> None:
+    two = page_two(pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, 5, 2]))
+    decoded = decode([two])
+    decision = verdict(decoded, conflicts([two]), None)
+    assert not decision.publish and set(decision.unread) == set(FIELDS[Page.ADMINISTRASI]) | set(
+        FIELDS[Page.SUARA]
+    )
+    three = PageReading(
+        Page.SUARA,
+        1.0,
+        0,
+        [sure("suara_sah", 166), sure("suara_tidak_sah", 4), sure("suara_total", 170)],
+        0,
+        {},
+        "t",
+    )
+    assert not verdict(decode([two, three]), [], None).publish  # page 1 still missing

@@ -1,0 +1,54 @@
+"""A photo of page 2's vote part alone (no corner mark, no header) is read from its boxes and bubbles."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocr.decode import EVIDENCE, decode
+from ocr.form import PAIRS, Page
+from ocr.reader import read_page
+from ocr.reading import PageReading, Rejected
+from ocr.synth.pages import fill_page, tps_values
+from ocr.templates import templates
+from tests.conftest import forms_dir
+
+
+def _part(seed: int) -> tuple[bytes, dict[str, int]]:
+    rng = np.random.default_rng(seed)
+    template = templates()[Page.PASLON]
+    values = tps_values(rng)
+    page = fill_page(cv2.imread(str(forms_dir() / "page2.png"), cv2.IMREAD_COLOR), template, values, rng)
+    # The right part, as c1_page2_crops shows it: tally grid, subtotals, boxes and bubbles.
+    part = page[450:2150, 700:1850]
+    small = cv2.resize(part, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return data.tobytes(), {name: values[name] for name in PAIRS}
+
+
+def test_a_photo_of_page_two_s_vote_part_alone_is_read_and_accepted_by_its_evidence() -> None:
+    read = 0
+    for seed in range(1, 7):
+        data, values = _part(seed)
+        outcome = read_page(data)
+        if not isinstance(outcome, PageReading):
+            continue  # refused: a person is asked for a new photo; never a wrong number
+        assert outcome.page == Page.PASLON
+        read += 1
+        decoded = decode([outcome])
+        for name, value in values.items():
+            assert decoded.fields[name].value == value, (seed, name)
+            if decoded.fields[name].accepted:
+                assert decoded.fields[name].basis == EVIDENCE
+    # The pair whose boxes' outlines an X or a digit breaks may go unfound (then the photo is refused).
+    assert read >= 4
+
+
+def test_a_grid_of_boxes_without_bubbles_is_not_taken_for_page_two() -> None:
+    grid = np.full((900, 800), 255, np.uint8)
+    for y in range(60, 860, 70):
+        for x in range(60, 760, 62):
+            cv2.rectangle(grid, (x, y), (x + 48, y + 48), 0, 2)
+    ok, data = cv2.imencode(".png", grid)
+    assert ok and isinstance(read_page(data.tobytes()), Rejected)
