@@ -11,7 +11,7 @@ have, are the three pairs in ballot order; anything less is not read (``None``).
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Any
 
 import cv2
@@ -134,7 +134,7 @@ def _three_pairs(rows: list[_Row]) -> list[_Row] | None:
     best: tuple[int, list[_Row]] | None = None
     for trio in map(list, combinations(kept, 3)):
         pitch = trio[0].pitch
-        gaps = [(b.y - a.y) / pitch for a, b in zip(trio, trio[1:], strict=False)]
+        gaps = [(b.y - a.y) / pitch for a, b in pairwise(trio)]
         aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
         if aligned and all(PAIR_GAP[0] <= g <= PAIR_GAP[1] for g in gaps):
             clear = sum(r.clear for r in trio)
