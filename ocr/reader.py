@@ -9,7 +9,7 @@ the time budget) from the digit boxes; each map judged by the page layouts it ma
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -40,6 +40,31 @@ def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
     """Read one photo; the search for the page stops after ``budget_s`` seconds with what it has."""
     timings: dict[str, float] = {}
     clock = _Clock(timings)
+    placed = _straighten(data, budget_s, clock)
+    if not isinstance(placed, _Placed):
+        return placed
+    readings = read_fields(placed.straight, placed.template, placed.inverse)
+    clock.lap("fields")
+    turned = _turned(placed.inverse)
+    return PageReading(placed.page, placed.confidence, turned, readings, placed.inferred, timings, _version())
+
+
+class _Placed(NamedTuple):
+    page: Page
+    confidence: float
+    template: PageTemplate
+    inverse: npt.NDArray[Any]
+    straight: Gray
+    inferred: int
+
+
+def _version() -> str:
+    return f"{VERSION}; digits {model().version}"
+
+
+def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcome:
+    """The page placed, straightened and checked; or the refusal (or, for a photo of page 2's
+    vote part alone, its reading)."""
     try:
         gray = decode_gray(data)
     except Unreadable as error:
@@ -52,8 +77,7 @@ def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
         # No page placed: a photo of page 2's vote part alone is read from its boxes and bubbles.
         if (part_fields := part.read_part(gray)) is not None:
             clock.lap("part")
-            version = f"{VERSION}; digits {model().version}"
-            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, timings, version)
+            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, clock.timings, _version())
         return _not_found(gray, search, budget_s)
     page, confidence, matrix = search.best
     template = templates()[page]
@@ -70,11 +94,18 @@ def read_page(data: bytes, *, budget_s: float = BUDGET_S) -> Outcome:
     if (problem := quality.sharpness(straight)) is not None:
         return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
     clock.lap("quality")
-    readings = read_fields(straight, template, inverse)
-    clock.lap("fields")
-    version = f"{VERSION}; digits {model().version}"
     inferred = search.inferred if search.by_marks else 4  # 4: placed without the marks
-    return PageReading(page, confidence, _turned(inverse), readings, inferred, timings, version)
+    return _Placed(page, confidence, template, inverse, straight, inferred)
+
+
+def page_boxes(data: bytes) -> tuple[Page, dict[str, list[Gray]]] | None:
+    """The box images the reader cuts from a photo, by field (``None``: no whole page placed):
+    real boxes, cut exactly as read, for training the digit model on pages with known numbers."""
+    placed = _straighten(data, BUDGET_S, _Clock({}))
+    if not isinstance(placed, _Placed):
+        return None
+    cuts = cut_fields(placed.straight, placed.template)
+    return placed.page, {name: cut.images for name, cut in cuts.items()}
 
 
 def _header(gray: Gray, straight: Gray, template: PageTemplate) -> header.Header:
@@ -273,16 +304,19 @@ def _turned(inverse: npt.NDArray[Any]) -> int:
     return round(float(np.degrees(np.arctan2(dy, dx))) / 90) % 4 * 90
 
 
-def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:
+def cut_fields(straight: Gray, template: PageTemplate) -> dict[str, fields.BoxCut]:
     if template.page is Page.ADMINISTRASI:
         # Rows 77 template pixels apart, printings whose tables differ by a row: the rows are
-        # found first (``rows``), then each field's boxes lined up within a quarter of a row.
-        cuts = {
+        # found first (``rows``), then each field's boxes lined up within a tenth of a row.
+        return {
             name: fields.cut_field(straight, boxes, SCALE, rows.ROW_REACH)
             for name, boxes in rows.placed(straight, template, SCALE).items()
         }
-    else:
-        cuts = {name: fields.cut_field(straight, boxes, SCALE) for name, boxes in template.fields.items()}
+    return {name: fields.cut_field(straight, boxes, SCALE) for name, boxes in template.fields.items()}
+
+
+def read_fields(straight: Gray, template: PageTemplate, inverse: npt.NDArray[Any]) -> list[FieldReading]:
+    cuts = cut_fields(straight, template)
     # Every box of the page through the digit model at once: one product of matrices, not 22.
     probs, empty = fields.read_boxes([image for cut in cuts.values() for image in cut.images])
     out = []

@@ -2,8 +2,9 @@
 
 Data: every real writer we have — the crops of ``c1_handwritten_digits`` (source unknown: a
 random fifth held out) and of ``c1_digits_ds9`` (1,538 TPS: the TPS with
-``crc32(kode_tps) % 5 == 0`` held out, so the held-out figure is on writers never seen) — each
-also as photographed copies, plus synthetic boxes from ``ocr.synth.handwriting``. Every image is
+``crc32(kode_tps) % 5 == 0`` held out, so the held-out figure is on writers never seen) and the
+boxes the reader cuts from the labelled pages of ``c1_form_images`` — each also as photographed
+copies, plus synthetic boxes from ``ocr.synth.handwriting``. Every image is
 prepared by ``cells.planes``, exactly as a box cut from a page. A small convolutional network is
 trained with PyTorch (the ``train`` extra, installed by the command; the reader never imports
 it), its scores softened on the held-out crops, and exported to ONNX for ``cv2.dnn``. A fixed
@@ -12,6 +13,7 @@ seed and one thread make two runs give the same weights.
 
 from __future__ import annotations
 
+import csv
 import importlib
 import time
 from pathlib import Path
@@ -101,6 +103,31 @@ def _real(handwritten: Path, ds9: Path, rng: np.random.Generator, card: digits.M
     return split
 
 
+def page_crops(folder: Path, page1: Path | None) -> list[tuple[cells.Gray, int]]:
+    """The boxes the reader itself cuts from the labelled photos of ``folder`` (``images_index.csv``
+    with the vote fields; page 1's fields from ``page1``, read by eye), each box labelled with its
+    digit of the known number (a leading position, X or empty, is class 0)."""
+    from ocr.evaluate import LABEL_COLUMNS, load_page1
+    from ocr.reader import page_boxes
+
+    known_page1 = load_page1(page1) if page1 is not None else {}
+    out: list[tuple[cells.Gray, int]] = []
+    with (folder / "images_index.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        cut = page_boxes((folder / "images" / row["file"]).read_bytes())
+        if cut is None:
+            continue
+        truth = {name: row.get(column, "") for name, column in LABEL_COLUMNS.items()}
+        numbers = {n: int(v) for n, v in truth.items() if v.strip().isdigit()}
+        numbers |= known_page1.get(row["kode_tps"], {})
+        for name, images in cut[1].items():
+            if (value := numbers.get(name)) is not None and 0 <= value <= 999:
+                digits = (value // 100, value // 10 % 10, value % 10)
+                out += [(image, digit) for image, digit in zip(images, digits, strict=True) if image.size]
+    return out
+
+
 def _network(torch: Any) -> Any:
     nn = torch.nn
 
@@ -157,6 +184,7 @@ def _planes(crops: list[tuple[cells.Gray, int]]) -> tuple[npt.NDArray[Any], npt.
 
 def train(
     data: Path | None,
+    page1: Path | None = None,
     *,
     synthetic: int,
     seed: int,
@@ -164,8 +192,9 @@ def train(
     copies: int = 2,
     epochs: int = EPOCHS,
 ) -> TrainingReport:
-    """``data``: the shared data folder (``c1_handwritten_digits``, ``c1_digits_ds9``); ``None``
-    trains on synthetic boxes alone (the reproducibility test)."""
+    """``data``: the shared data folder (``c1_handwritten_digits``, ``c1_digits_ds9``,
+    ``c1_form_images``); ``None`` trains on synthetic boxes alone (the reproducibility test).
+    ``page1``: page 1's numbers of real TPS read by eye (``tests/resources/page1_labels.csv``)."""
     # Training-only dependency (the ``train`` extra), untyped here whether installed or not.
     torch: Any = importlib.import_module("torch")
 
@@ -179,6 +208,9 @@ def train(
         if data is not None
         else _Split([], [], [])
     )
+    if data is not None:
+        # Real pages: the 20 TPS of c1_form_images (the unverified ones stay unseen, to measure).
+        split.train += page_crops(data / "c1_form_images", page1)
     real = len(split.train)
     crops = list(split.train)
     for _ in range(copies):

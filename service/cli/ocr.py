@@ -83,6 +83,13 @@ def register(commands: Any) -> None:
         "train", help="train the digit model (installs PyTorch on first use) and write ocr/data/digits.onnx"
     )
     train.add_argument("--synthetic", type=int, default=6000, help="synthetic boxes added to the real crops")
+    train.add_argument(
+        "--page1",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "tests" / "resources" / "page1_labels.csv",
+        metavar="CSV",
+        help="page 1's numbers read by eye, for the boxes of c1_form_images's page 1",
+    )
     train.add_argument("--seed", type=int, default=1)
     train.add_argument(
         "--out", type=Path, default=None, help="where to write the weights (default: the committed model)"
@@ -197,7 +204,7 @@ TRAIN_EXTRA = ("torch==2.13.0", "onnx==1.23.2")
 def run_train(settings: Settings, args: argparse.Namespace) -> int:
     from ocr import digits
 
-    for folder in ("c1_handwritten_digits", "c1_digits_ds9"):
+    for folder in ("c1_handwritten_digits", "c1_digits_ds9", "c1_form_images"):
         _existing(settings.data_path / folder, "digit crops")
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
         print(f"rekap: installing {' '.join(TRAIN_EXTRA)} for training", file=sys.stderr)
@@ -205,7 +212,11 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     from ocr.training import train
 
     report = train(
-        settings.data_path, synthetic=args.synthetic, seed=args.seed, out=args.out or digits.MODEL_FILE
+        settings.data_path,
+        _existing(args.page1, "page-1 labels file"),
+        synthetic=args.synthetic,
+        seed=args.seed,
+        out=args.out or digits.MODEL_FILE,
     )
     print(msgspec.json.encode(report).decode())
     return 0
