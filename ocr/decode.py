@@ -9,8 +9,8 @@ Policy (after FACTS.md: searching alternatives for *any* combination that adds u
 wrong forms): a field is accepted automatically only when the best reading of every field
 already satisfies every rule, the field is in at least one equation that was checked (so a
 lone page is never accepted) or its boxes and bubbles agree (``FieldReading.agreement``: two
-independent readings), and among all readings that add up the field's value keeps
-≥ ``ACCEPT`` of the probability.
+independent readings), no rule it is in is broken, and among all readings that add up the
+field's value keeps ≥ ``ACCEPT`` of the probability.
 A value the decoder changed to make the form add up is never accepted on its own: it goes to
 review with the reading beside it. When a rule is broken, the fields of it that another
 equation confirms are not blamed: for example votes cast (C = A + B holds) against voters who
@@ -121,6 +121,7 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     checked = {n for rule in kept if rule.equation for n in rule.fields}
     confirmed = {n for n in checked if share[n] >= ACCEPT}
     blamed = {v.rule: [f for f in v.fields if f not in confirmed] for v in broken}
+    in_broken = {f for v in broken for f in v.fields}
     chosen = _search(names, readings, rules, FORM_ERROR)[0][1] if broken else best
     out = {}
     for name in names:
@@ -134,6 +135,14 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
             reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
             if value != best[name]:
                 reason += f"; {value} makes them add up (the boxes read {best[name]})"
+            out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
+        elif (touched := [v for v in broken if name in v.fields]) and not _vouched(name, kept, in_broken):
+            # Confirmed by another equation, but in a rule that does not hold, and that equation
+            # holds other numbers of broken rules: two misreads can confirm each other (81 + 7
+            # read for 84 + 4 keeps a column's sum), so a person looks.
+            reason = "confirmed by another equation, but in one that does not hold: " + "; ".join(
+                v.explanation for v in touched
+            )
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif name not in checked and reading.agreement:
             # No equation, but two independent readings of the number agree: its boxes and its
@@ -155,6 +164,14 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
             out[name] = DecodedField(name, value, reading.value, True, share[name], basis=ARITHMETIC)
     discrepancies = [v.explanation for v in broken if not blamed[v.rule]]
     return TpsDecoding(out, [v.explanation for v in broken], not broken, discrepancies)
+
+
+def _vouched(name: str, kept: Sequence[Rule], in_broken: set[str]) -> bool:
+    """Whether an equation that holds confirms ``name`` through numbers no broken rule touches
+    (C = A + B holding confirms C when page 1's voters disagree with it)."""
+    return any(
+        rule.equation and name in rule.fields and not (set(rule.fields) - {name}) & in_broken for rule in kept
+    )
 
 
 def _search(

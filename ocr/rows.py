@@ -49,10 +49,14 @@ def placed(straight: Gray, template: PageTemplate, scale: float) -> dict[str, tu
     found = boxes_in(straight).astype(np.float64) / scale
     rows = _rows_of_three(found, template)
     sections = _sections(template)
-    fits = [_fit(_expected(section, template), rows) for section in sections]
+    # The whole table first: a section whose few found rows fit two shifts a row apart equally
+    # well (its other rows' outlines broken by X's) takes the one nearer the table's.
+    table = _fit([place for section in sections for place in _expected(section, template)], rows)
+    prior = table or (1.0, 0.0)
+    fits = [_fit(_expected(section, template), rows, prior) for section in sections]
     for k, section in enumerate(sections):
         if fits[k] is None:
-            fits[k] = _lone(_expected(section, template), rows, _neighbour(fits, k))
+            fits[k] = _lone(_expected(section, template), rows, _neighbour(fits, k) or table)
     out = dict(template.fields)
     for section, fit in zip(sections, fits, strict=True):
         for name, (x, y) in zip(section, _expected(section, template), strict=True):
@@ -115,9 +119,9 @@ def _near(x: float, y: float, rows: Rows, reach: float) -> tuple[float, float] |
     return best if best is not None and abs(best[1] - y) <= reach else None
 
 
-def _fit(expected: list[tuple[float, float]], rows: Rows) -> Fit | None:
-    """The stretch and shift under which most of the section's fields have a found row, fewer
-    moved on a tie; ``None`` for a section of one row or when fewer than two fields agree."""
+def _fit(expected: list[tuple[float, float]], rows: Rows, prior: Fit = (1.0, 0.0)) -> Fit | None:
+    """The stretch and shift under which most of the section's fields have a found row, on a tie
+    the one nearest ``prior``; ``None`` for a section of one row or when fewer than two agree."""
     if len({y for _, y in expected}) < 2:
         return None
     pairs = [(y, f) for x, y in expected for _, f in rows.get(x, []) if abs(f - y) < 3 * SECTION_GAP]
@@ -128,7 +132,7 @@ def _fit(expected: list[tuple[float, float]], rows: Rows) -> Fit | None:
     best: tuple[int, float, Fit] | None = None
     for a, b in hypotheses:
         agree = sum(_near(x, a * y + b, rows, ROW_TOLERANCE) is not None for x, y in expected)
-        moved = float(np.mean([abs(a * y + b - y) for _, y in expected]))
+        moved = float(np.mean([abs(a * y + b - (prior[0] * y + prior[1])) for _, y in expected]))
         if best is None or (agree, -moved) > (best[0], -best[1]):
             best = (agree, moved, (a, b))
     return best[2] if best is not None and best[0] >= 2 else None

@@ -158,4 +158,38 @@ def test_a_value_needing_an_unlisted_digit_is_left_as_read_and_the_form_flagged(
     assert not result.consistent
     assert {n: f.value for n, f in result.fields.items()} == {n: f.read for n, f in result.fields.items()}
     assert not any(result.fields[n].accepted for n in FIELDS[Page.PASLON])
-    assert result.fields["suara_sah"].accepted, "A is confirmed by C = A + B, so the pairs are blamed"
+    # A is confirmed by C = A + B, whose other numbers no broken rule touches: the pairs are blamed.
+    assert result.fields["suara_sah"].accepted
+    assert "do not add up" in result.fields["suara_paslon_1"].reason
+
+
+def test_two_misreads_that_confirm_each_other_are_not_accepted() -> None:
+    """84 and 4 read as 81 and 7 keep the column's sum (88 = DPT + DPTb + DPK), yet break their
+    rows (l + p = j): the column's equation holds numbers of broken rules, so it vouches for none."""
+    values = {
+        "pemilih_dpt_l": 96,
+        "pemilih_dpt_p": 113,
+        "pemilih_dpt_j": 209,
+        "pengguna_dpt_l": 81,
+        "pengguna_dpt_p": 98,
+        "pengguna_dpt_j": 182,
+        "pengguna_dptb_l": 7,
+        "pengguna_dptb_p": 4,
+        "pengguna_dptb_j": 8,
+        "pengguna_non_dpt_l": 0,
+        "pengguna_non_dpt_p": 2,
+        "pengguna_non_dpt_j": 2,
+        "pengguna_total_l": 88,
+        "pengguna_total_p": 104,
+        "pengguna_total_j": 192,
+        "surat_suara_diterima": 214,
+        "surat_suara_digunakan": 192,
+        "surat_suara_rusak": 0,
+        "surat_suara_sisa": 22,
+        "disabilitas_l": 0,
+        "disabilitas_p": 0,
+        "disabilitas_j": 0,
+    }
+    result = decode([page(1, *(sure(name, values[name]) for name in FIELDS[Page.ADMINISTRASI]))])
+    for name in ("pengguna_dpt_l", "pengguna_dptb_l"):
+        assert not result.fields[name].accepted, name
