@@ -24,7 +24,7 @@ SHIFT = 40
 BUBBLE_AGREES = 0.9
 """Weight of a digit that matches the blackened bubble (the rest is spread over the others)."""
 TOP = 5
-AGREE_SURE = 0.9
+AGREE_SURE = 0.5
 """Probability each box's digit needs, read alone, for boxes and bubbles to count as agreeing."""
 EXCLUDED = 0.02
 """A bubble's digit its box, read alone, gives less than this is a conflict, not a tie broken."""
@@ -91,21 +91,35 @@ def read_boxes(images: list[cells.Gray]) -> tuple[Probabilities, list[bool]]:
     return probs, empty
 
 
+BUBBLE_PITCH = (0.86, 1.1)
+"""How much closer or further apart than on the blank form a printing's bubbles may be, on a
+page placed by its corner marks."""
+MIN_CONTRAST = 40
+"""Grey levels between paper and ink below which a photo's darkness is taken as it is."""
+
+
 def read_bubbles(
-    page: cells.Gray, columns: tuple[tuple[Rect, ...], ...], scale: float, shift: tuple[int, int]
+    page: cells.Gray,
+    columns: tuple[tuple[Rect, ...], ...],
+    scale: float,
+    shift: tuple[int, int],
+    pitch: tuple[float, float] = BUBBLE_PITCH,
 ) -> list[int | None]:
     """The blackened bubble of each column, or ``None`` when none (or more than one) stands out.
 
-    Printings space the bubbles differently (up to a tenth closer than the blank form), so the
-    columns' pitch and place are first fitted to the printed rings (``_bubble_rows``).
+    Printings space the bubbles differently (up to a tenth closer than the blank form on a
+    whole page), so the columns' pitch and place are first fitted to the printed rings
+    (``_bubble_rows``). Darkness is measured between the paper and the ink of the columns'
+    own neighbourhood: a dim photo blackens nothing less clearly.
     """
-    placed = _bubble_rows(page, [[_scaled(r, scale) for r in column] for column in columns], shift)
+    placed = _bubble_rows(page, [[_scaled(r, scale) for r in column] for column in columns], shift, pitch)
+    paper, ink = _paper_and_ink(page, placed)
     out: list[int | None] = []
     for column in placed:
         fill = []
         for x, y, w, h in column:
             inner = page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
-            fill.append(1.0 - float(inner.mean()) / 255.0 if inner.size else 0.0)
+            fill.append(float(np.clip((paper - inner.mean()) / (paper - ink), 0, 1)) if inner.size else 0.0)
         order = np.argsort(fill)[::-1]
         first, second = fill[order[0]], fill[order[1]]
         median = float(np.median(fill))
@@ -113,11 +127,24 @@ def read_bubbles(
     return out
 
 
-BUBBLE_PITCH = (0.86, 1.1)
-"""How much closer or further apart than on the blank form a printing's bubbles may be."""
+def _paper_and_ink(page: cells.Gray, columns: list[list[Rect]]) -> tuple[float, float]:
+    """The grey of the paper and of the darkest ink around the bubble columns."""
+    xs = [x for column in columns for x, _, w, _ in column] + [
+        x + w for column in columns for x, _, w, _ in column
+    ]
+    ys = [y for column in columns for _, y, _, h in column] + [
+        y + h for column in columns for _, y, _, h in column
+    ]
+    area = page[max(0, min(ys)) : max(0, max(ys)), max(0, min(xs)) : max(0, max(xs))]
+    if area.size == 0:
+        return 255.0, 0.0
+    paper, ink = (float(v) for v in np.percentile(area, [90, 1]))
+    return (paper, ink) if paper - ink >= MIN_CONTRAST else (255.0, 0.0)
 
 
-def _bubble_rows(page: cells.Gray, columns: list[list[Rect]], shift: tuple[int, int]) -> list[list[Rect]]:
+def _bubble_rows(
+    page: cells.Gray, columns: list[list[Rect]], shift: tuple[int, int], pitch_range: tuple[float, float]
+) -> list[list[Rect]]:
     """The columns' bubbles where the printed rings are: one pitch and one vertical offset for
     all columns (printed together), the pair that puts the most rings found in the photo (ring-
     or disc-shaped blobs the size of a bubble) on the bubbles' places."""
@@ -134,6 +161,7 @@ def _bubble_rows(page: cells.Gray, columns: list[list[Rect]], shift: tuple[int, 
         strip = page[top:bottom, left:right]
         if strip.size < 16 or side < 4:
             return moved
+        strip = cv2.normalize(strip, np.empty_like(strip), 0, 255, cv2.NORM_MINMAX)
         binary = cv2.adaptiveThreshold(strip, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 8)
         n, _, stats, found = cv2.connectedComponentsWithStats(binary)
         for k in range(1, n):
@@ -144,7 +172,7 @@ def _bubble_rows(page: cells.Gray, columns: list[list[Rect]], shift: tuple[int, 
         return moved
     ys = np.array(centres)
     best = (-1, pitch, 1e9, 0.0)
-    for stretch in np.linspace(*BUBBLE_PITCH, 49):
+    for stretch in np.linspace(*pitch_range, 49):
         step = pitch * stretch
         for offset in np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5):
             places = first_y + offset + side / 2 + step * np.arange(count)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from ocr import fields
 from ocr.cells import Gray
 from ocr.form import PAIRS, Page
-from ocr.reading import FieldReading, Quad
+from ocr.reading import Evidence, FieldReading, Quad
 from ocr.register import boxes_in, rows_of_three
 from ocr.templates import PageTemplate, templates
 
@@ -35,18 +35,31 @@ MAX_TURN = 0.3
 PAIR_GAP = (4.5, 8.5)
 """Rows of two pairs are this many box pitches apart (507 template pixels on the blank form,
 about 460 on a printing with shorter tally tables)."""
+BUBBLE_PITCH = (0.7, 1.15)
+"""How much closer or further apart than the blank form's the bubbles may be, measured against
+boxes 1 and 3 alone (printings differ more in the boxes' spacing than a whole page shows)."""
+MIN_EDGES = 3.0
+"""Grey levels a placed row's box borders must be darker than the paper beside them (a row put
+on the bubbles of the next pair, whose printed digits the box reader then reads, measures 0;
+pairs' rows measure 4 to 35 on the crops of c1_page2_crops)."""
+GAP_STEP = 0.25
+"""Box pitches between the spacings tried for a pair's row not found by its boxes."""
 CLEAR_COLUMNS = 2
 """Bubble columns with one clearly blackened bubble a row of boxes needs to be a field."""
 
 
 class _Row:
-    def __init__(self, at: npt.NDArray[Any], pitch: float, reading: FieldReading, clear: int) -> None:
-        self.x, self.y = float(at[0]), float(at[1])
-        """The first box's centre in the photo."""
-        self.pitch = pitch
+    def __init__(self, target: npt.NDArray[Any], reading: FieldReading, clear: int, edges: float) -> None:
+        self.target = target
+        """The first and third boxes' centres in the photo."""
+        self.x, self.y = float(target[0, 0]), float(target[0, 1])
+        self.pitch = float(np.hypot(*(target[1] - target[0]))) / 2
         """Pixels from one box to the next in the photo."""
         self.reading = reading
         self.clear = clear
+        self.edges = edges
+        """How much darker the boxes' printed borders are than the paper beside them (grey levels,
+        the weakest of the three)."""
 
 
 def read_part(gray: Gray) -> list[FieldReading] | None:
@@ -62,9 +75,13 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
     rows = [
         row
         for i, j in rows_of_three(boxes)
-        if (row := _field_row(resized, boxes, i, j, template)) is not None
+        if (row := _field_row(resized, boxes[[i, j], :2].astype(np.float32), template)) is not None
     ]
     chosen = _three_pairs(rows)
+    if chosen is None:
+        # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
+        # found place them, and kept only where their bubbles are clear.
+        chosen = _three_pairs(rows + _predicted(resized, rows, template))
     if chosen is None:
         return None
     out = []
@@ -74,20 +91,57 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
     return out
 
 
-def _field_row(
-    photo: Gray, boxes: npt.NDArray[Any], first: int, third: int, template: PageTemplate
-) -> _Row | None:
-    """The row of boxes (first, third) read as the first pair's field, if bubbles are under it."""
+def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
+    """Rows one and two pairs' spacing above and below each row found, at the spacing whose
+    bubbles are clearest, where they are plausibly a pair's."""
+    out: list[_Row] = []
+    for row in sorted(rows, key=lambda r: -r.clear)[:2]:
+        along = (row.target[1] - row.target[0]) / (2 * row.pitch)
+        down = np.array([-along[1], along[0]], np.float32)
+        for sign in (-1, 1):
+            for times in (1, 2):
+                best: tuple[int, float] | None = None
+                for gap in np.arange(PAIR_GAP[0], PAIR_GAP[1] + 0.01, GAP_STEP):
+                    target = row.target + sign * times * gap * row.pitch * down
+                    if not _inside(target, photo.shape):
+                        continue
+                    clear = _clear_bubbles(photo, target, template)
+                    if clear >= CLEAR_COLUMNS and (best is None or clear > best[0]):
+                        best = (clear, gap)
+                if best is not None:
+                    target = row.target + sign * times * best[1] * row.pitch * down
+                    found = _field_row(photo, target.astype(np.float32), template)
+                    if found is not None and _plausible(found):
+                        out.append(found)
+    return out
+
+
+def _plausible(row: _Row) -> bool:
+    """A row placed by the others, not by its boxes, is a pair's only where every bubble column
+    is clear, three printed box borders are where it puts them and the boxes do not contradict
+    the bubbles (a row placed at the wrong spacing lands on a tally grid, or on the next pair's
+    bubbles, whose printed digits the box reader would read)."""
+    reading = row.reading
+    return row.clear == 3 and row.edges >= MIN_EDGES and reading.evidence is not Evidence.CONFLICT
+
+
+def _inside(target: npt.NDArray[Any], shape: tuple[int, ...]) -> bool:
+    return bool((target >= 0).all() and (target[:, 0] < shape[1]).all() and (target[:, 1] < shape[0]).all())
+
+
+def _straight(
+    photo: Gray, target: npt.NDArray[Any], template: PageTemplate
+) -> tuple[Gray, npt.NDArray[Any]] | None:
+    """The first pair's neighbourhood (boxes and bubbles) straightened at SCALE, as the reader
+    does, for the row whose first and third boxes are at ``target``; and the map to the photo."""
     name = PAIRS[0]
     rects = template.fields[name]
     source = np.array([[r[0] + r[2] / 2, r[1] + r[3] / 2] for r in (rects[0], rects[2])], np.float32)
-    target = boxes[[first, third], :2].astype(np.float32)
     if target[1, 0] <= target[0, 0]:
         return None
     to_photo, _ = cv2.estimateAffinePartial2D(source, target)
     if to_photo is None or abs(np.arctan2(to_photo[1, 0], to_photo[0, 0])) > MAX_TURN:
         return None
-    # The field's neighbourhood (boxes and bubbles) straightened at SCALE, as the reader does.
     x1 = rects[2][0] + rects[2][2] + 60
     y1 = max(b[1] + b[3] for column in template.bubbles[name] for b in column) + 60
     # Straight pixel (u, v) is template (u, v) / SCALE, which ``to_photo`` puts in the photo.
@@ -101,17 +155,53 @@ def _field_row(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,
     )
+    return straight, to_photo
+
+
+def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> int:
+    placed = _straight(photo, target, template)
+    if placed is None:
+        return 0
+    bubbles = fields.read_bubbles(placed[0], template.bubbles[PAIRS[0]], SCALE, (0, 0), BUBBLE_PITCH)
+    return sum(b is not None for b in bubbles)
+
+
+def _field_row(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _Row | None:
+    """The row whose first and third boxes are at ``target`` read as the first pair's field, if
+    bubbles are under it."""
+    name = PAIRS[0]
+    rects = template.fields[name]
+    placed = _straight(photo, target, template)
+    if placed is None:
+        return None
+    straight, to_photo = placed
     cut = fields.cut_field(straight, rects, SCALE)
     probs, empty = fields.read_boxes(cut.images)
     shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
-    bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, shift)
+    bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, shift, BUBBLE_PITCH)
     clear = sum(b is not None for b in bubbles)
-    if clear < CLEAR_COLUMNS:
-        return None
+    if clear < CLEAR_COLUMNS or all(empty):
+        return None  # a pair's row has at least its units written (0 for no votes)
     quad = _quad(cut.rects, to_photo)
     reading = fields.field_reading(name, probs, empty, quad, bubbles)
-    pitch = float(np.hypot(*(target[1] - target[0]))) / 2
-    return _Row(target[0], pitch, reading, clear)
+    return _Row(target, reading, clear, _edges(straight, cut.rects))
+
+
+def _edges(page: Gray, rects: list[tuple[int, int, int, int]]) -> float:
+    """The weakest box's border darkness against the paper just inside and outside it."""
+    weakest = 255.0
+    for x, y, w, h in rects:
+        if x < 8 or y < 8 or x + w + 8 > page.shape[1] or y + h + 8 > page.shape[0]:
+            return 0.0
+        ink = 255.0 - page.astype(np.float32)
+        masks = []
+        for inset, thickness in ((0, 3), (6, 2), (-6, 2)):
+            mask = np.zeros(page.shape, np.uint8)
+            cv2.rectangle(mask, (x + inset, y + inset), (x + w - 1 - inset, y + h - 1 - inset), 1, thickness)
+            masks.append(mask.astype(bool))
+        border, inside, outside = (float(ink[m].mean()) for m in masks)
+        weakest = min(weakest, border - max(inside, outside))
+    return weakest
 
 
 def _quad(rects: list[tuple[int, int, int, int]], to_photo: npt.NDArray[Any]) -> Quad:

@@ -43,8 +43,9 @@ def test_boxes_and_bubbles_that_disagree_are_held_with_both_readings_named() -> 
 
 
 def test_a_2024_confusion_pair_is_settled_by_the_bubbles() -> None:
-    """Sirekap published 652 for 152 (1 and 6 of a hurried hand): the bubbles choose."""
-    for first, second, bubble in ((6, 1, 1), (3, 8, 8), (1, 7, 7), (2, 7, 2), (5, 6, 5)):
+    """Sirekap published 652 for 152 (1 and 6 of a hurried hand): the bubbles choose, also
+    against the box's own best guess."""
+    for first, second, bubble in ((6, 1, 1), (3, 8, 8), (1, 7, 7), (7, 2, 2), (6, 5, 5)):
         reading = pair(
             "suara_paslon_1", boxes({first: 0.6, second: 0.4}, {5: 0.99}, {2: 0.99}), [bubble, 5, 2]
         )
@@ -61,7 +62,8 @@ def test_agreeing_boxes_and_bubbles_accept_a_field_no_equation_checks() -> None:
 
 
 def test_unsure_boxes_or_a_missing_bubble_do_not_accept_alone() -> None:
-    unsure = pair("suara_paslon_1", boxes({1: 0.7, 7: 0.3}, {5: 0.99}, {2: 0.99}), [1, 5, 2])
+    # The box's 1 is its best guess but not more likely than all others together (AGREE_SURE).
+    unsure = pair("suara_paslon_1", boxes({1: 0.4, 7: 0.35, 4: 0.25}, {5: 0.99}, {2: 0.99}), [1, 5, 2])
     missing = pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, None, 2])
     for reading in (unsure, missing):
         assert reading.evidence is Evidence.SETTLED
