@@ -30,8 +30,10 @@ VERSION = "rekap-ocr 6"
 PART_CONFIDENCE = 0.5
 """Page confidence of a photo of page 2's vote part alone (no corner mark or header placed it)."""
 BUDGET_S = 0.8
-"""Seconds the search for the page may take before it settles for what it has: the slowest real
-photos took 5–26 s in the boxes' search, holding a worker all that time."""
+"""CPU seconds (of the reading thread: OpenCV runs on it alone, ``ocr.threads``) the search for
+the page may take before it settles for what it has: the slowest real photos took 5–26 s in the
+boxes' search, holding a worker all that time. CPU time, not the wall clock, so that a loaded
+machine reads a photo as an idle one does."""
 EDGE_SLACK = 0.35
 """Share of a box's width that may lie beyond the photo's edge."""
 
@@ -121,7 +123,7 @@ def _header(gray: Gray, straight: Gray, template: PageTemplate) -> header.Header
 def _place(gray: Gray, budget_s: float, clock: _Clock) -> _Search:
     """Hypotheses from the marks, then the printed content, then the boxes, each stage only while
     no map fits a page surely (and the boxes only within the budget)."""
-    search = _Search(gray, locate.candidates(gray), time.perf_counter() + budget_s)
+    search = _Search(gray, locate.candidates(gray), time.thread_time() + budget_s)
     try:
         found = locate.locate(gray, search.candidates)
         search.inferred = found.inferred
@@ -148,11 +150,13 @@ def _place(gray: Gray, budget_s: float, clock: _Clock) -> _Search:
     # grid repeats, so they fit a page shifted by a column, or mirrored, that all four marks rule
     # out) and the form's printed text was seen but not placed well enough: a form of another
     # year or ballot is full of boxes too.
-    if search.best is None and search.inferred and search.placements and not search.late():
-        boxes = search.photo_boxes()
-        for fit in register.register(boxes, templates(), search.marks, deadline=search.deadline):
-            search.consider(fit.matrix, fit.page)
-        clock.lap("boxes")
+    if search.best is None and search.inferred and search.placements:
+        if not search.late():
+            boxes = search.photo_boxes()
+            for fit in register.register(boxes, templates(), search.marks, deadline=search.deadline):
+                search.consider(fit.matrix, fit.page)
+            clock.lap("boxes")
+        search.cut_short = search.late()
     return search
 
 
@@ -172,6 +176,8 @@ class _Search:
         self.inferred = 4
         """Corners the marks' map inferred rather than saw (4: no map from marks)."""
         self.deadline = deadline
+        self.cut_short = False
+        """The boxes' search was wanted and the deadline stopped it (or left no time for it)."""
         self.best: tuple[Page, float, npt.NDArray[Any]] | None = None
         self.best_score = 0.0
         self.by_marks = False
@@ -231,7 +237,7 @@ class _Search:
         return self.best_score >= identify.SURE
 
     def late(self) -> bool:
-        return time.perf_counter() > self.deadline
+        return time.thread_time() > self.deadline
 
 
 def _plausible(matrix: npt.NDArray[Any]) -> bool:
@@ -262,7 +268,7 @@ def _not_found(gray: Gray, search: _Search, budget_s: float) -> Rejected:
         straight = locate.rectify(gray, np.diag([SCALE, SCALE, 1.0]) @ seen, SCALE)
         if (problem := quality.sharpness(straight, quality.SOFT)) is not None:
             return Rejected(Retake.BLURRY, Retake.BLURRY.message, problem)
-    if search.late():
+    if search.cut_short:
         # The boxes' search was cut short: nothing is known to be wrong with the photo, only that
         # it is too hard to make out in the time a worker may spend on it.
         return Rejected(Retake.UNCLEAR, Retake.UNCLEAR.message, f"search stopped after {budget_s:.1f} s")

@@ -141,7 +141,7 @@ def register(
     seen corner mark plus a row (its angle and pitch). Each is refined by least squares over the
     boxes and marks it brings close, then scored: boxes on template boxes, plus marks on template
     corners. The marks matter: page 1's rows repeat at one pitch, so a fit one row off matches
-    almost as many boxes, but not the marks. Past ``deadline`` (``time.perf_counter()``) the
+    almost as many boxes, but not the marks. Past ``deadline`` (``time.thread_time()``) the
     search stops with the fits it has: its cost grows with the boxes and rows seen. A fit that
     puts most of a page's boxes on photographed ones ends the whole search. ``boxes``: the
     photo's ``boxes_in``.
@@ -157,7 +157,7 @@ def register(
         target = _Target(template)
         best: tuple[int, npt.NDArray[Any]] | None = None
         for rough in _hypotheses(boxes, rows, marks, target):
-            if time.perf_counter() > deadline:
+            if time.thread_time() > deadline:
                 break
             refined = _refit(boxes, marks, rough, target)
             if refined is None or not _square(refined):

@@ -239,7 +239,7 @@ async def _measure(
         duration_s=duration,
         rps=round(rps),
         nginx_rps=round(nginx_rps),
-        ratio_to_nginx=round(rps / nginx_rps, 3),
+        ratio_to_nginx=round(round(rps) / round(nginx_rps), 3),  # of the figures printed
         p99_ms=round(p99, 2),
         nginx_p99_ms=round(nginx_p99, 2),
         router_rps=round(router_rps),
