@@ -58,6 +58,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     # Photos one login may send in a minute: a TPS has three pages and a few retakes (photos/throttle.py).
     uploads_per_minute: int = 30
+    # Least privilege and the audit anchor (sql/012_least_privilege.sql, service/audit/anchor.py).
+    # The tables' owner, for `rekap db migrate` only; the service connects with REKAP_DATABASE_URL
+    # as a member of rekap_app, which cannot switch the audit trail's guards off. Empty: the same
+    # URL as REKAP_DATABASE_URL (a development setup with one superuser).
+    database_owner_url: str = ""
+    # The Ed25519 key that signs audit checkpoints: a file outside the database, readable only by
+    # the process that makes them (`rekap audit keygen` writes it and its .pub beside it).
+    audit_key_file: str = ".local/audit/signing.key"
+    # Every checkpoint is also appended here, one JSON document a line (empty: none).
+    audit_log_file: str = ".local/audit/checkpoints.jsonl"
+    # Grace for a request's body: cut off (408) after this long without a byte, or when it falls
+    # behind 1 KB/s after it (http/bodies.py); raise it where phones send over very poor signal.
+    body_timeout_seconds: int = 30
+
+    @property
+    def owner_url(self) -> str:
+        """Where migrations connect: the owner's URL, or the service's when none is set."""
+        return self.database_owner_url or self.database_url
 
     @property
     def storage_path(self) -> Path:
@@ -185,4 +203,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "login_window_minutes": _between(1, 24 * 60),
     "trusted_proxies": _networks,
     "uploads_per_minute": _between(1, 10_000),
+    "database_owner_url": _optional(_url(("postgresql", "postgres"))),
+    "audit_key_file": _not_empty,
+    "body_timeout_seconds": _between(1, 3600),
 }

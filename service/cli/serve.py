@@ -7,9 +7,15 @@ from typing import Any
 
 from granian import Granian
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
 from service.settings import Settings
+
+HEADER_TIMEOUT_MS = 10_000
+"""A request's headers (under a kilobyte) must arrive within this, or granian closes the
+connection: a client opening connections and trickling headers holds none for long. The body's
+deadline is the application's (service/http/bodies.py), which granian has no setting for."""
 
 
 def register(commands: Any) -> None:
@@ -40,5 +46,6 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         interface=Interfaces.ASGI,
         workers=workers,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_MS),
         log_level=LogLevels(settings.log_level),
     ).serve()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -28,6 +30,7 @@ from service.errors import (
     StorageFull,
     TooManyAttempts,
 )
+from service.http.bodies import MULTIPART_ROOM, PHOTO_ROUTE, BodyTooSlow, size_text
 from service.web.pages import wants_page
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[RekapError], int] = {
     InvalidInput: 400,
     AuthenticationFailed: 401,
+    BodyTooSlow: 408,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -103,22 +107,45 @@ def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[An
     return _respond(request, _status(exc), body, retry_after)
 
 
-def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    details: list[dict[str, object]] | None = None
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        details = [dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra]
-    if exc.status_code == 413:  # the server's own body limit, above any photo's
-        body = ErrorBody(
-            error="PhotoRejected",
-            message="the upload is far larger than any photo rekap accepts; use the camera's normal setting",
-            reason="too_large",
+_TOO_LONG = re.compile(r"Expected `(str|object|array)` of length <= (\d+)")
+
+
+def _invalid(details: list[dict[str, object]]) -> str:
+    """What a request that does not fit its schema gets told, first what is too long (a text, a
+    list): msgspec's own words stay in ``details``."""
+    for detail in details:
+        if found := _TOO_LONG.match(str(detail.get("message", ""))):
+            unit = "karakter" if found[1] == "str" else "isian"
+            return f"Isian '{detail.get('key', '')}' terlalu panjang: paling banyak {found[2]} {unit}."
+    return "Isi permintaan tidak sesuai bentuk yang diharapkan (lihat 'details' dan /schema)."
+
+
+def _too_large(request: Request[Any, Any, Any]) -> ErrorBody:
+    """The route's body limit (bodies.py), refused before the body is read whole."""
+    handler = request.scope.get("route_handler")
+    if not isinstance(handler, HTTPRouteHandler):
+        return ErrorBody(error="RequestTooLarge", message="Isi permintaan terlalu besar.")
+    limit = handler.resolve_request_max_body_size()
+    if handler.opt.get(PHOTO_ROUTE) and limit:
+        message = (
+            f"Foto terlalu besar (paling besar {size_text(limit - MULTIPART_ROOM)}). "
+            "Gunakan pengaturan kamera biasa lalu foto ulang."
         )
-        return _respond(request, 413, body)
-    return _respond(
-        request,
-        exc.status_code,
-        ErrorBody(error=type(exc).__name__, message=str(exc.detail), details=details),
-    )
+        return ErrorBody(error="PhotoRejected", message=message, reason="too_large")
+    largest = f" (paling besar {size_text(limit)})" if limit else ""
+    return ErrorBody(error="RequestTooLarge", message=f"Isi permintaan terlalu besar{largest}.")
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 413:
+        return _respond(request, 413, _too_large(request))
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        details: list[dict[str, object]] = [
+            dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra
+        ]
+        body = ErrorBody(error=type(exc).__name__, message=_invalid(details), details=details)
+        return _respond(request, exc.status_code, body)
+    return _respond(request, exc.status_code, ErrorBody(error=type(exc).__name__, message=str(exc.detail)))
 
 
 def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -10,6 +10,8 @@ from litestar.datastructures import State, UploadFile
 from litestar.params import Parameter
 
 from service.errors import InvalidInput, PhotoRejected
+from service.http.auth import provide_current_user
+from service.http.connections import pooled_connection
 from service.photos import intake
 from service.photos.model import Photo, TpsPhotos
 from service.photos.storage import photo_address
@@ -70,6 +72,7 @@ class PhotoController(Controller):
             "200 with the existing record when the same bytes were sent before (a retry). "
             "Optional page hint 1-3 as the form field or query parameter 'page'. "
             "415: not a JPEG/PNG/WebP (HEIC named); 413: too large; 422: damaged or cut short; "
+            "408: the body stopped arriving (REKAP_BODY_TIMEOUT_SECONDS); "
             "429 with Retry-After: more uploads of this login in a minute than REKAP_UPLOADS_PER_MINUTE."
         ),
         status_code=201,
@@ -77,19 +80,24 @@ class PhotoController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        db: asyncpg.Connection,
         state: State,
         settings: Settings,
-        current_user: User,
         code: str = TPS_CODE,
     ) -> Response[Photo]:
+        """No ``db`` for the whole request: the body comes over a phone's connection, which may
+        take minutes (or never end), so a connection is taken only around the database work,
+        before the body is read and after it is whole and checked (connections.py)."""
         tps = _tps(code)
-        intake.may_upload(current_user, tps)
-        await UploadThrottle(state.redis, settings).attempt(current_user)
+        async with pooled_connection(request) as db:
+            user = await provide_current_user(request, db)
+        intake.may_upload(user, tps)
+        await UploadThrottle(state.redis, settings).attempt(user)
         data, hint = await _upload(request, settings.max_photo_bytes)
-        photo, created = await intake.accept(
-            db, state.photos, state.queue, user=current_user, tps=tps, data=data, page_hint=_page_hint(hint)
-        )
+        page = _page_hint(hint)
+        async with pooled_connection(request) as db:
+            photo, created = await intake.accept(
+                db, state.photos, state.queue, user=user, tps=tps, data=data, page_hint=page
+            )
         return Response(photo, status_code=201 if created else 200)
 
     @get("/tps/{code:str}/ppwp", summary="The TPS's pages: their photos, reading state and values read")

@@ -3,6 +3,8 @@ that the TPS lies in the officer's area (403 otherwise)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import asyncpg
 import msgspec
 from litestar import Controller, Response, delete, get, post
@@ -19,23 +21,29 @@ CROP_CACHE = "private, max-age=3600"
 """An officer's browser keeps a crop for the hour of a review (its address names the photo)."""
 
 
+ReasonText = Annotated[str, msgspec.Meta(max_length=1000)]
+"""An officer's reason, kept with the decision and shown on the public TPS document: a few
+sentences, not a document of its own."""
+FieldName = Annotated[str, msgspec.Meta(max_length=64)]
+
+
 class ClaimRequest(msgspec.Struct, frozen=True):
     minutes: int = CLAIM_MINUTES
 
 
 class Reason(msgspec.Struct, frozen=True):
-    reason: str
+    reason: ReasonText
 
 
 class CorrectionRequest(msgspec.Struct, frozen=True):
-    numbers: dict[str, int]
+    numbers: Annotated[dict[FieldName, int], msgspec.Meta(max_length=64)]
     """Only the fields that change, by their form names (``suara_paslon_1``, ...)."""
-    reason: str
+    reason: ReasonText
 
 
 class RetakeRequest(msgspec.Struct, frozen=True):
     page: int
-    reason: str
+    reason: ReasonText
     """Shown to the KPPS on their phone: say what to photograph again, in Indonesian."""
 
 

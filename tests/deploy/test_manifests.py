@@ -31,6 +31,7 @@ from litestar import Litestar
 
 from service.cli.main import parser
 from service.http.app import create_app
+from service.http.bodies import upload_body_limit
 from service.photos.queue import GROUP, OcrQueue
 from service.settings import Settings, SettingsError
 from tests.conftest import REPO, free_port
@@ -54,7 +55,7 @@ SECRET_VALUES = {
     "password": "secret",
 }
 """Keys of the Secret CloudNativePG writes for the Cluster's application user."""
-COMPOSE_VARIABLES = {"POSTGRES_PASSWORD": "secret"}
+COMPOSE_VARIABLES = {"POSTGRES_PASSWORD": "secret", "REKAP_APP_DB_PASSWORD": "app-secret"}
 
 
 def tool(name: str) -> str:
@@ -198,7 +199,7 @@ def test_compose_runs_the_rekap_commands_of_make_demo() -> None:
     for name, service in rekap_services().items():
         args = check_rekap_command(service["command"], f"compose service {name}")
         commands[(args.command, getattr(args, "db_command", None))] = name
-    assert set(commands) == {("db", "migrate"), ("serve", None), ("worker", None)}
+    assert set(commands) == {("db", "migrate"), ("serve", None), ("worker", None), ("audit", None)}
     services = compose()["services"]
     migrate = commands[("db", "migrate")]
     for name in (commands[("serve", None)], commands[("worker", None)]):
@@ -341,15 +342,21 @@ def test_postgres_is_a_primary_with_two_replicas_behind_the_api() -> None:
     (cluster,) = objects("Cluster").values()
     assert cluster["spec"]["instances"] == 3
     initdb = cluster["spec"]["bootstrap"]["initdb"]
-    # CloudNativePG writes the owner's connection URL (to the -rw Service) into <cluster>-app, key uri.
+    # CloudNativePG writes the owner's connection URL (to the -rw Service) into <cluster>-app, key
+    # uri: only the migration uses it. The rest log in as the managed role rekap_app (least privilege).
     refs = {
-        (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
-        for _, _, container in rekap_containers()
+        (where.split("/")[0], v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
+        for where, _, container in rekap_containers()
         for v in container.get("env", [])
-        if v["name"] == "REKAP_DATABASE_URL"
+        if v["name"] in ("REKAP_DATABASE_URL", "REKAP_DATABASE_OWNER_URL") and "valueFrom" in v
     }
-    assert refs == {(f"{cluster['metadata']['name']}-app", "uri")}
+    assert refs == {("Job migrate", f"{cluster['metadata']['name']}-app", "uri")}
     assert initdb["owner"] == initdb["database"] == "rekap"
+    (role,) = cluster["spec"]["managed"]["roles"]
+    assert role["name"] == "rekap_app" and role["login"] and not role["superuser"]
+    for where, _, container in rekap_containers():
+        users = [v["valueFrom"]["secretKeyRef"]["name"] for v in container["env"] if v["name"] == "DB_USER"]
+        assert users == [role["passwordSecret"]["name"]], where
 
 
 def test_kubernetes_runs_rekap_commands_with_rekap_settings() -> None:
@@ -364,7 +371,7 @@ def test_kubernetes_runs_rekap_commands_with_rekap_settings() -> None:
             assert volume["persistentVolumeClaim"]["claimName"] in objects("PersistentVolumeClaim")
         if args.command == "serve":
             assert {p["containerPort"] for p in container["ports"]} == {args.port}
-    assert commands == {("db", "migrate"), ("serve", None), ("worker", None)}
+    assert commands == {("db", "migrate"), ("serve", None), ("worker", None), ("audit", None)}
     (claim,) = objects("PersistentVolumeClaim").values()
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
@@ -534,8 +541,8 @@ class NginxConf(Block):
         return locations[("", max(prefixes, key=len))]
 
 
-PUBLIC_PAGES = ("/hasil", "/static")
-"""The public results pages and the pages' assets, cached like the public API."""
+PUBLIC_PAGES = ("/hasil", "/static", "/api/v1/public/audit")
+"""The public results pages, the pages' assets and the audit checkpoints, cached like the public API."""
 
 
 def public_handlers(app: Litestar) -> Iterator[tuple[str, Any]]:
@@ -581,7 +588,7 @@ def test_nginx_lets_through_the_largest_upload_the_api_accepts() -> None:
     }
     environments.update({where: container_env(container) for where, _, container in rekap_containers()})
     for where, env in environments.items():
-        largest = create_app(Settings.from_env(env)).request_max_body_size or 0
+        largest = upload_body_limit(Settings.from_env(env))
         assert int(limit[:-1]) * 1024 * 1024 >= largest, f"{where}: the API accepts {largest} bytes"
 
 
@@ -734,7 +741,7 @@ def test_nginx_serves_documents_from_its_cache_and_streams_the_feed(
     upstream.release_feed.set()
     feed.close()
 
-    largest = app.request_max_body_size or 0
+    largest = upload_body_limit(Settings())
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.request("POST", "/api/v1/tps/3471010001001/ppwp/photos", body=b"\0" * largest)
     assert connection.getresponse().status == 201

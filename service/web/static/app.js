@@ -1,7 +1,10 @@
 "use strict";
-/* What every signed-in page shares: the session, the JSON API with the user's token, the login form. */
+/* What every signed-in page shares: the session, the JSON API with the user's token, the login form,
+   logging out. The token lives in this tab's sessionStorage (why: service/http/headers.py). */
 const rekap = (() => {
   const KEY = "rekap.session";
+  const NOTICE = "rekap.notice"; // said on the login form after the reload that follows leaving
+  const EXPIRED = "Sesi Anda sudah berakhir. Silakan masuk lagi.";
   const labels = JSON.parse(document.getElementById("labels").textContent);
   const PREFIX = {
     400: "Isian tidak valid", 401: "Silakan masuk lagi", 403: "Di luar wewenang atau wilayah Anda",
@@ -9,6 +12,7 @@ const rekap = (() => {
     503: "Server sibuk, coba lagi sebentar lagi", 507: "Penyimpanan server penuh, coba lagi nanti",
   };
   let session = JSON.parse(sessionStorage.getItem(KEY) || "null");
+  const leaving = []; // what a page does before its user logs out (tinjau.js releases its TPS)
 
   class ApiError extends Error {
     constructor(status, message, retryAfter) {
@@ -43,7 +47,7 @@ const rekap = (() => {
     let json = null;
     try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
     if (!res.ok) {
-      if (res.status === 401 && session) forget();
+      if (res.status === 401 && session) expired();
       throw new ApiError(res.status, (json && json.message) || res.statusText, res.headers.get("Retry-After"));
     }
     return json;
@@ -61,6 +65,35 @@ const rekap = (() => {
     sessionStorage.removeItem(KEY);
   }
 
+  /* Back to the login form, saying why; the reload stops the page's polling and timers. */
+  function leave(notice) {
+    forget();
+    sessionStorage.setItem(NOTICE, notice);
+    location.reload();
+  }
+
+  /* The server no longer knows the token (it expired, or the session was ended elsewhere). */
+  function expired() {
+    leave(EXPIRED);
+  }
+
+  /* "Keluar": the server ends the session, then this tab forgets the token. */
+  async function logout() {
+    for (const hook of leaving) {
+      try { await hook(); } catch (e) { /* the session ends anyway */ }
+    }
+    let ended;
+    try {
+      const res = await fetch("/api/v1/auth/logout", { method: "POST", headers: auth() });
+      ended = res.status === 204 || res.status === 401; // 401: the session had already ended
+    } catch (e) {
+      ended = false;
+    }
+    const until = session ? time(session.expires_at) : "";
+    leave(ended ? "Anda sudah keluar." :
+      `Anda keluar dari perangkat ini, tetapi server tidak terjangkau: sesi berakhir sendiri pukul ${until}.`);
+  }
+
   async function login(username, password) {
     const res = await api("POST", "/api/v1/auth/login", { username, password });
     session = { token: res.token, expires_at: res.expires_at, user: res.user };
@@ -72,8 +105,13 @@ const rekap = (() => {
     const form = document.getElementById("login");
     const who = document.getElementById("who");
     const error = form.querySelector(".error");
+    const notice = form.querySelector(".notice");
+    notice.textContent = sessionStorage.getItem(NOTICE) || "";
+    notice.hidden = !notice.textContent;
+    sessionStorage.removeItem(NOTICE);
     const ready = () => {
       if (!roles.includes(session.user.role)) {
+        fetch("/api/v1/auth/logout", { method: "POST", headers: auth() }).catch(() => {}); // unused here
         forget();
         form.hidden = false;
         error.textContent = "Halaman ini bukan untuk akun tersebut.";
@@ -86,6 +124,7 @@ const rekap = (() => {
     };
     const submit = async (username, password) => {
       error.textContent = "";
+      notice.hidden = true;
       try {
         await login(username, password);
         ready();
@@ -98,9 +137,10 @@ const rekap = (() => {
       ev.preventDefault();
       submit(form.username.value.trim(), form.password.value);
     });
-    document.getElementById("logout").addEventListener("click", () => {
-      forget();
-      location.reload();
+    const out = document.getElementById("logout");
+    out.addEventListener("click", () => {
+      out.disabled = true;
+      logout();
     });
     const link = new URLSearchParams(location.hash.slice(1));
     if (link.get("u") && link.get("p")) {
@@ -109,6 +149,10 @@ const rekap = (() => {
     } else if (session && new Date(session.expires_at) > new Date()) {
       ready();
     } else {
+      if (session) {
+        notice.textContent = EXPIRED;
+        notice.hidden = false;
+      }
       forget();
       form.hidden = false;
     }
@@ -128,5 +172,9 @@ const rekap = (() => {
   const field = (f) => labels.field[f] || f;
   const time = (iso) => new Date(iso).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit" });
 
-  return { api, answer, auth, image, start, el, state, field, time, ApiError, session: () => session };
+  return {
+    api, answer, auth, image, start, el, state, field, time, expired, ApiError,
+    session: () => session,
+    onLogout: (hook) => leaving.push(hook),
+  };
 })();

@@ -54,6 +54,7 @@ rekap.start(["kpps"], (user) => {
         refresh();
         return;
       }
+      if (xhr.status === 401) return rekap.expired();
       const temporary = xhr.status === 408 || xhr.status === 429 || xhr.status >= 500;
       if (temporary) return retry(page, Number(xhr.getResponseHeader("Retry-After")) || 0);
       pending.delete(page);

@@ -20,8 +20,12 @@ rekap.start(["officer", "admin"], async (user) => {
     notice.textContent = e.message;
     notice.classList.add("bad");
   }
-  window.addEventListener("pagehide", () => {
-    if (!decided) fetch(`/api/v1/review/${code}/claim`, { method: "DELETE", headers: rekap.auth(), keepalive: true });
+  const release = () => fetch(`/api/v1/review/${code}/claim`, { method: "DELETE", headers: rekap.auth(), keepalive: true });
+  window.addEventListener("pagehide", () => { if (!decided) release(); });
+  rekap.onLogout(async () => {
+    if (decided) return;
+    decided = true;
+    await release();
   });
 
   let detail;

@@ -1,0 +1,111 @@
+"""The browser's defences, sent with every answer: a strict Content-Security-Policy, no framing,
+no MIME sniffing, no Referer, and only the camera among the powerful features.
+
+Where: a ``before_send`` hook of the application (``security_headers``), because Litestar runs
+it for every message it sends — a route's answer, a static file, a page, an error raised by the
+router itself (404 of an unknown path, 405) — whereas app-level middleware runs only inside a
+matched route. The public documents' fast path (service/public/fastpath.py) answers before
+Litestar and adds ``SECURITY_HEADERS`` itself.
+
+Strict-Transport-Security is not here: it belongs to whatever terminates TLS in front of nginx
+(a browser ignores it over plain HTTP, which is how rekap itself is reached).
+
+The pages' policy has no ``'unsafe-inline'`` for scripts or styles: every script is a file of
+/static, every style a rule of rekap.css (scripts may still set ``element.style``, which CSP does
+not govern). ``require-trusted-types-for 'script'`` makes Chromium refuse string-to-HTML sinks
+(``innerHTML``, ``document.write``): the pages build the DOM with ``textContent`` and elements, so
+a name or a reason typed by a user can never become markup. Images: ``blob:`` for the photos and
+crops an officer sees, fetched with the token (app.js ``image``); nothing uses ``data:``.
+
+The login token stays a bearer token held in ``sessionStorage``, not an HttpOnly cookie:
+
+- A cookie is sent by the browser on its own, so every state-changing route would need a CSRF
+  defence (a custom header, checked everywhere, SameSite as a second line); a bearer token is
+  sent only by rekap's own scripts, so no other site can make a browser act as its user at all.
+- HttpOnly would hide the token from an injected script but not the session: the script would
+  call the API from the page, the cookie attached. What stops an injected script is not running
+  it — which is what this policy does: no inline script, no ``eval``, no other origin's script,
+  no ``<base>``, no plugins, no framing, Trusted Types for the HTML sinks.
+- ``sessionStorage`` is per tab and gone when the tab closes (a shared phone or a PPK office PC
+  keeps no session), the token expires on the server (``REKAP_TOKEN_TTL_HOURS``), and "Keluar"
+  ends it there (``POST /api/v1/auth/logout``); scripts and the tests use the same bearer API.
+
+The OpenAPI viewers under /schema (Redoc, Swagger UI, …) are Litestar's pages: inline scripts and
+styles, scripts from public CDNs. They get their own policy, with ``sandbox``: they run in an
+opaque origin, so a script from a CDN can neither read rekap's storage nor call its API as the
+user. The spec is embedded in those pages; "try it out" (a cross-origin call from the sandbox)
+does not work there — scripts use the API directly with their token.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.types import Message, Scope
+
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "require-trusted-types-for 'script'",
+        "trusted-types 'none'",
+    )
+)
+SCHEMA_POLICY = "; ".join(
+    (
+        "sandbox allow-scripts allow-popups",
+        "default-src 'none'",
+        "script-src 'unsafe-inline' https://cdn.jsdelivr.net https://cdn.redoc.ly https://unpkg.com",
+        "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com",
+        "font-src https://fonts.gstatic.com data:",
+        "img-src data: https://cdn.jsdelivr.net",
+        "worker-src blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+"""For Litestar's OpenAPI viewers (Redoc runs its search in a ``blob:`` worker)."""
+
+
+def _encoded(policy: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"permissions-policy", b"camera=(self), microphone=(), geolocation=(), payment=(), usb=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+
+
+SECURITY_HEADERS = _encoded(PAGE_POLICY)
+"""Raw ASGI headers, encoded once: what the fast path appends to its answers."""
+SCHEMA_HEADERS = _encoded(SCHEMA_POLICY)
+NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Adds the headers to the start of an HTTP answer, leaving any a handler set itself."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", ()))
+    present = {bytes(name).lower() for name, _ in headers} & NAMES
+    ours = SCHEMA_HEADERS if _is_schema(scope) else SECURITY_HEADERS
+    headers.extend(header for header in ours if header[0] not in present)
+    message["headers"] = headers
+
+
+def _is_schema(scope: Scope) -> bool:
+    app = scope.get("litestar_app")
+    config = app.openapi_config if isinstance(app, Litestar) else None
+    if config is None or not config.path:
+        return False
+    path = scope["path"]
+    return path == config.path or path.startswith(config.path.rstrip("/") + "/")
