@@ -15,7 +15,7 @@ from service.users import sheet
 from service.users.credentials import new_secret
 from service.users.kpps import issue_kpps, tps_in_region
 from service.users.model import Role
-from service.users.store import upsert_user
+from service.users.store import set_disabled, upsert_user
 
 NATION = "nasional"
 
@@ -59,6 +59,19 @@ def register(commands: Any) -> None:
         "--url", default=None, help="address officers open on their phones (default: http://HOST:PORT)"
     )
     kpps.set_defaults(run=run_issue_kpps)
+
+    disable = users.add_parser(
+        "disable",
+        help="refuse an account's logins and end its sessions at once (issuing it again enables it)",
+    )
+    disable.add_argument("username")
+    disable.set_defaults(run=run_disable)
+    enable = users.add_parser(
+        "enable",
+        help="let a disabled account log in again with the password it had (issue it again for a new one)",
+    )
+    enable.add_argument("username")
+    enable.set_defaults(run=run_enable)
 
 
 async def run_issue_admin(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,4 +118,18 @@ async def run_issue_kpps(settings: Settings, args: argparse.Namespace) -> int:
         base_url = args.url or f"http://{settings.host}:{settings.port}"
         args.sheet.write_text(sheet.render(issued, base_url))
         print(f"printable sheet: {args.sheet}", file=sys.stderr)
+    return 0
+
+
+async def run_disable(settings: Settings, args: argparse.Namespace) -> int:
+    async with connect(settings.database_url) as conn:
+        user, ended = await set_disabled(conn, args.username, disabled=True)
+    print(f"{user.username}\tdisabled\t{ended} session(s) ended")
+    return 0
+
+
+async def run_enable(settings: Settings, args: argparse.Namespace) -> int:
+    async with connect(settings.database_url) as conn:
+        user, _ = await set_disabled(conn, args.username, disabled=False)
+    print(f"{user.username}\tenabled")
     return 0

@@ -11,9 +11,15 @@ from service.errors import AuthenticationFailed
 from service.users import store
 from service.users.model import User
 
+LOG_IN_FIRST = "Silakan masuk dulu: kirim header 'Authorization: Bearer <token>'."
 
-async def provide_current_user(request: Request[Any, Any, Any], db: asyncpg.Connection) -> User:
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed("log in first: send the header 'Authorization: Bearer <token>'")
-    return await store.user_for_token(db, token.strip())
+        raise AuthenticationFailed(LOG_IN_FIRST)
+    return token.strip()
+
+
+async def provide_current_user(request: Request[Any, Any, Any], db: asyncpg.Connection) -> User:
+    return await store.user_for_token(db, bearer_token(request))

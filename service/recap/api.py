@@ -1,6 +1,9 @@
-"""HTTP: recap officers record their level's D.Hasil; everyone in scope reads a region's totals."""
+"""HTTP: recap officers record their level's D.Hasil; a region's totals, its work in progress for
+the officers of that region only."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -11,10 +14,54 @@ from service.recap import d_hasil, totals
 from service.recap.d_hasil import RecapRecorded
 from service.users.model import User
 
+RegionCode = Annotated[str, msgspec.Meta(max_length=13)]
+FieldName = Annotated[str, msgspec.Meta(max_length=64)]
+ChildNumbers = Annotated[dict[FieldName, int], msgspec.Meta(max_length=64)]
+
 
 class DHasil(msgspec.Struct, frozen=True):
-    children: dict[str, dict[str, int]]
+    children: Annotated[dict[RegionCode, ChildNumbers], msgspec.Meta(max_length=1000)]
     """Per child region (a desa for a kecamatan's recap, ...), per field, the number on the form."""
+
+
+class RecapTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """A region's totals as a login may see them. The published numbers and the counts of TPS
+    expected and published are public (the public documents carry them); how many TPS are
+    received, verified, held for review or reviewed is work in progress, shown to the officers
+    whose area covers the region and to administrators, and null for anyone else."""
+
+    code: str
+    ballot: str
+    numbers: dict[str, int]
+    tps_expected: int
+    tps_published: int
+    tps_received: int | None
+    tps_verified: int | None
+    tps_needs_review: int | None
+    tps_reviewed: int | None
+
+
+def as_seen_by(user: User, region: totals.RegionTotals) -> RecapTotals:
+    public = RecapTotals(
+        code=region.code,
+        ballot=region.ballot,
+        numbers=region.numbers,
+        tps_expected=region.tps_expected,
+        tps_published=region.tps_published,
+        tps_received=None,
+        tps_verified=None,
+        tps_needs_review=None,
+        tps_reviewed=None,
+    )
+    if not user.covers(region.code):  # the nation's code is "": an admin's or KPU RI's
+        return public
+    return msgspec.structs.replace(
+        public,
+        tps_received=region.tps_received,
+        tps_verified=region.tps_verified,
+        tps_needs_review=region.tps_needs_review,
+        tps_reviewed=region.tps_reviewed,
+    )
 
 
 class RecapController(Controller):
@@ -44,9 +91,11 @@ class RecapController(Controller):
     @get(
         "/totals/{region:str}",
         summary="A region's totals of published numbers and its progress ('nasional' for the nation)",
+        description=(
+            "tps_received, tps_verified, tps_needs_review and tps_reviewed are null unless the login "
+            "is an administrator's or a recap officer's whose area covers the region."
+        ),
     )
-    async def region_totals(
-        self, db: asyncpg.Connection, current_user: User, region: str
-    ) -> totals.RegionTotals:
-        """Published numbers are public; the cached public API (and its formats) come separately."""
-        return await totals.region_totals(db, None if region == d_hasil.NATION else region)
+    async def region_totals(self, db: asyncpg.Connection, current_user: User, region: str) -> RecapTotals:
+        found = await totals.region_totals(db, None if region == d_hasil.NATION else region)
+        return as_seen_by(current_user, found)

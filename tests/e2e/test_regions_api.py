@@ -136,7 +136,7 @@ def test_login_gives_a_token_that_names_the_user(api: httpx.Client) -> None:
 def test_wrong_credentials_and_missing_tokens_are_401(api: httpx.Client) -> None:
     wrong = api.post("/api/v1/auth/login", json={"username": "kpps.3404072001001", "password": "nope"})
     assert wrong.status_code == 401
-    assert wrong.json()["message"] == "username or password is wrong"
+    assert wrong.json()["message"] == "Nama pengguna atau kata sandi salah."
     unknown = api.post("/api/v1/auth/login", json={"username": "nobody", "password": "nope"})
     assert unknown.json() == wrong.json()
     assert api.get("/api/v1/auth/me").status_code == 401

@@ -24,8 +24,9 @@ from service.db.pool import quote_ident
 from tests.security.conftest import HELD, PHOTOS, PUBLISHED, built_app, page_photo
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-UNGUARDED = {("POST", "/api/v1/auth/login")}
-"""Logging in is how a token is got."""
+UNGUARDED = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout")}
+"""Logging in is how a token is got; logging out ends only the presented token's session
+(tests/security/test_sessions.py)."""
 
 
 class Call(msgspec.Struct, frozen=True, kw_only=True):

@@ -61,7 +61,7 @@ async def test_expired_tokens_are_refused(regions: asyncpg.Connection) -> None:
     await upsert_user(regions, username="admin", display_name="A", role=Role.ADMIN, secret="a-secret")
     token, _, _ = await login(regions, "admin", "a-secret", HOUR)
     await regions.execute("UPDATE session_token SET expires_at = now() - interval '1 second'")
-    with pytest.raises(AuthenticationFailed, match="expired"):
+    with pytest.raises(AuthenticationFailed, match="kedaluwarsa"):
         await user_for_token(regions, token)
 
 
