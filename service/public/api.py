@@ -19,8 +19,18 @@ from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
 from service.photos.storage import photo_address
 from service.public import documents, examples, export, kpu, nist
-from service.public.cache import CACHE_CONTROL, NATION, Cached, Change, PublicCache, changes_since, headers
+from service.public.cache import (
+    CACHE_CONTROL,
+    NATION,
+    Cached,
+    Change,
+    PublicCache,
+    changes_since,
+    etag_matches,
+    headers,
+)
 from service.public.documents import Document
+from service.public.photos import public_photo
 from service.regions.codes import Level, level_of
 from service.regions.store import require_region
 
@@ -29,13 +39,15 @@ KEEPALIVE_S = 15.0
 REPLAY_MAX = 1000
 """Changes a reconnecting live-feed client is sent one by one; further behind, it is told to
 reload everything."""
+VERSION_MAX = 2**63 - 1
+"""The largest data version (``public_change.version`` is a bigint)."""
 
 
 def _answer(
     request: Request[Any, Any, Any], cached: Cached, cache_control: str = CACHE_CONTROL
 ) -> Response[bytes]:
     sent = headers(cached, cache_control)
-    if request.headers.get("if-none-match") == cached.etag:
+    if etag_matches(request.headers.get("if-none-match"), cached.etag):
         return Response(b"", status_code=304, headers=sent)
     return Response(cached.body, media_type="application/json", headers=sent)
 
@@ -121,9 +133,9 @@ class PublicController(Controller):
             level_of(prefix)
         last = request.headers.get("last-event-id")
         if last is not None:
-            if not last.isdigit():
-                raise InvalidInput("Last-Event-ID must be a version number")
-            since = int(last)
+            since = _version_seen(last, "Last-Event-ID")
+        elif since is not None:
+            since = _version_seen(str(since), "since")
         return ServerSentEvent(_feed(state.public, prefix, since))
 
     @get(
@@ -142,19 +154,18 @@ class PublicController(Controller):
         media_type="image/jpeg",
         responses=examples.PHOTO_RESPONSES,
     )
-    async def photo(self, db: asyncpg.Connection, state: State, sha256: str) -> Response[bytes]:
-        row = await db.fetchrow(
-            "SELECT p.media_type FROM photo p "
-            "JOIN tps_result r ON r.tps_code = p.tps_code AND r.ballot = p.ballot "
-            "WHERE p.sha256 = $1 AND r.state = 'published' LIMIT 1",
-            photo_address(sha256),
-        )
-        if row is None:
+    async def photo(
+        self, request: Request[Any, Any, Any], db: asyncpg.Connection, state: State, sha256: str
+    ) -> Response[bytes]:
+        """Only a page a published TPS's numbers were published with (``service.public.photos``)."""
+        photo = await public_photo(db, photo_address(sha256))
+        if photo is None:
             raise NotFound("no published photo has this address")
+        sent = {"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}"'}
+        if etag_matches(request.headers.get("if-none-match"), sent["ETag"]):
+            return Response(b"", status_code=304, headers=sent)
         data = await asyncio.to_thread(state.photos.get, sha256)
-        return Response(
-            data, media_type=row["media_type"], headers={"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}"'}
-        )
+        return Response(data, media_type=photo.media_type, headers=sent)
 
     @get(
         "/pemilu/hhcw/ppwp.json",
@@ -232,6 +243,19 @@ class PublicController(Controller):
             media_type="application/json",
             headers={"Content-Disposition": f'attachment; filename="ppwp-{code}.nist.json"'},
         )
+
+
+def _version_seen(text: str, name: str) -> int:
+    """The data version a reconnecting feed client says it has seen, in ASCII digits within a
+    version's range: ``²`` is a digit to ``str.isdigit`` but not to ``int`` (a 500 before), ``int``
+    reads ``٣`` as 3, and it refuses more than 4,300 digits, so the length is checked first."""
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(VERSION_MAX))
+    if not digits or int(text) > VERSION_MAX:
+        raise InvalidInput(
+            f"{name} harus nomor versi data terakhir yang diterima: bilangan bulat 0 sampai {VERSION_MAX}, "
+            f"tertulis dengan angka 0-9 saja"
+        )
+    return int(text)
 
 
 def _json_path(path: str) -> list[str]:

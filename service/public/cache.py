@@ -51,6 +51,15 @@ def headers(cached: Cached, cache_control: str = CACHE_CONTROL) -> dict[str, str
     return {"ETag": cached.etag, "Cache-Control": cache_control, "X-Data-Version": str(cached.version)}
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (RFC 9110 13.1.2: a list of tags, weak
+    comparison, ``*`` for any). Anything unparseable names nothing: the full answer is sent."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip(" \t") for tag in if_none_match.split(",")]  # RFC 9110's whitespace only
+    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
+
+
 class Change(msgspec.Struct, frozen=True, kw_only=True):
     """One published change: the version it made and what it touched."""
 

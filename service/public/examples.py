@@ -13,7 +13,9 @@ from litestar.openapi.spec import Example
 
 from service.http.errors import ErrorBody
 from service.public.cache import Change
+from service.public.history import STEP
 from service.public.results import Candidate, Child, Progress, PublicPhoto, RegionResult, TpsResult
+from service.results.states import TpsState
 from service.results.store import Event
 
 PAIRS = [
@@ -69,9 +71,9 @@ TPS = TpsResult(
             actor="ocr",
             from_state="read",
             to_state="verified",
-            numbers_before={},
+            numbers_before=NUMBERS,
             numbers_after=NUMBERS,
-            reason="every number read clearly and consistent with the form",
+            reason=STEP[TpsState.VERIFIED],
         ),
         Event(
             at=datetime(2024, 2, 14, 15, 2, 1, tzinfo=UTC),
@@ -80,7 +82,7 @@ TPS = TpsResult(
             to_state="published",
             numbers_before=NUMBERS,
             numbers_after=NUMBERS,
-            reason="consistent with its form and within the hierarchy's limits",
+            reason=STEP[TpsState.PUBLISHED],
         ),
     ],
     version=41872,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.public.cache import Cached, PublicCache, headers
+from service.http.headers import SECURITY_HEADERS
+from service.public.cache import Cached, PublicCache, etag_matches, headers
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -28,7 +29,8 @@ class FastPath:
             await self.app(scope, receive, send)
             return
         sent = [(k.lower().encode(), v.encode()) for k, v in headers(cached).items()]
-        if _header(scope, b"if-none-match") == cached.etag.encode():
+        sent.extend(SECURITY_HEADERS)  # Litestar's before_send hook never sees this answer
+        if etag_matches(_header(scope, b"if-none-match"), cached.etag):
             await send({"type": "http.response.start", "status": 304, "headers": sent})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -44,8 +46,9 @@ class FastPath:
         return self.cache.cached(scope["path"])
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The header as the router would read it (Latin-1, as HTTP/1.1 sends bytes)."""
     for key, value in scope["headers"]:
         if key == name:
-            return bytes(value)
+            return bytes(value).decode("latin-1")
     return None

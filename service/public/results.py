@@ -1,7 +1,9 @@
 """Published results per region and per TPS, read from PostgreSQL.
 
 Only ``published`` numbers appear here: region totals come from ``region_total`` (whose vote
-columns count published TPS only) and a TPS shows its numbers and photos only once published.
+columns count published TPS only), a TPS shows its numbers and photos only once published
+(``service.public.photos``), and its history only what published decisions said
+(``service.public.history``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import msgspec
 
 from ocr.form import PAIRS
 from service.errors import NotFound
+from service.public.history import public_history
+from service.public.photos import public_pages
 from service.recap import totals
 from service.regions.codes import CODE_LENGTHS, Level, level_of
 from service.results import store as results
@@ -70,7 +74,8 @@ class TpsResult(msgspec.Struct, frozen=True, kw_only=True):
     """``None`` until the TPS's numbers are published."""
     photos: list[PublicPhoto]
     history: list[results.Event]
-    """Every change of state or number since the first photo, with who or what made it and why."""
+    """Every change of state since the first photo, with its time; of the numbers and reasons only
+    those of published decisions (``service.public.history``)."""
     version: int
 
 
@@ -203,19 +208,11 @@ async def tps(conn: asyncpg.Connection, code: str) -> TpsResult:
         raise NotFound(f"TPS {code} is not in the registry")
     result = await results.load(conn, code)
     published = result is not None and result.state is TpsState.PUBLISHED
-    photos: list[PublicPhoto] = []
-    if published:
-        photos = [
-            PublicPhoto(page=r["page"], url=f"/api/v1/public/photos/{r['sha256']}", sha256=r["sha256"])
-            for r in await conn.fetch(
-                "SELECT page, sha256 FROM current_page WHERE tps_code = $1 AND ballot = 'ppwp' ORDER BY page",
-                code,
-            )
-        ]
-    history = await results.history(conn, code) if result is not None else []
-    if not published:
-        # The history tells that the TPS is on its way, not which numbers were read.
-        history = [msgspec.structs.replace(e, numbers_before=None, numbers_after={}) for e in history]
+    photos = [
+        PublicPhoto(page=p.page, url=f"/api/v1/public/photos/{p.sha256}", sha256=p.sha256)
+        for p in await public_pages(conn, code)
+    ]
+    history = await public_history(conn, code, published=published)
     return TpsResult(
         code=code,
         name=row["name"],
