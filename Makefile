@@ -21,8 +21,11 @@ services: setup
 stop-services:
 	@deploy/local/services.sh stop
 
+# The demo's API and worker log in as rekap_app, with the service's privileges only; migrations
+# as the owner of the tables (deploy/local/lib.sh).
 demo: services
-	$(BIN)/rekap demo
+	@. deploy/local/lib.sh && REKAP_DATABASE_OWNER_URL="$$OWNER_DATABASE_URL" \
+		REKAP_DATABASE_URL="$$(service_database_url)" $(BIN)/rekap demo
 
 lint: setup
 	$(BIN)/ruff check service ocr tests

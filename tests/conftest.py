@@ -3,6 +3,8 @@ and each test that writes gets a fresh copy of it."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -11,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +26,7 @@ import pytest
 from ocr.synth.pages import generate
 from service.db.migrations import discover, migrate
 from service.db.pool import quote_ident
+from service.db.roles import APP_ROLE, ensure_service_role
 from service.processes import free_port
 from service.regions.registry import import_registry
 from service.settings import Settings
@@ -73,6 +77,52 @@ async def scratch_database(*, template: str | None = None, create: bool = True) 
 
 def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
+
+
+def as_service(url: str) -> str:
+    """``url`` logging in as ``rekap_app`` (sql/012_least_privilege.sql) instead of the owner:
+    servers under test run with the service's privileges only. URLs of other servers (the chaos
+    tests' own cluster) or users are left as they are."""
+    parts, base = urlsplit(url), urlsplit(BASE.database_url)
+    if (parts.hostname, parts.port, parts.username) != (base.hostname, base.port, base.username):
+        return url
+    _service_login()
+    return _logging_in_as_service(url)
+
+
+def _logging_in_as_service(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{APP_ROLE}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.cache
+def _service_login() -> None:
+    """The cluster's ``rekap_app`` made a login role (once a run; the test server trusts local
+    logins, so it needs no password). In a thread: callers may run inside an event loop."""
+
+    async def ensure() -> None:
+        conn = await asyncpg.connect(database_url("postgres"))
+        try:
+            await ensure_service_role(conn, _logging_in_as_service(database_url("postgres")))
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, ensure()).result()
+
+
+def service_env(env: dict[str, str]) -> dict[str, str]:
+    """A server's environment with the owner's URL for migrations and the service's for the rest."""
+    url = env.get("REKAP_DATABASE_URL", os.environ.get("REKAP_DATABASE_URL", BASE.database_url))
+    service = as_service(url)
+    if service == url:
+        return env
+    changed = {**env, "REKAP_DATABASE_URL": service}
+    changed.setdefault("REKAP_DATABASE_OWNER_URL", url)
+    if env.get("REKAP_DATABASE_READ_URL"):
+        changed["REKAP_DATABASE_READ_URL"] = as_service(env["REKAP_DATABASE_READ_URL"])
+    return changed
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +213,7 @@ class Server:
                     "1",
                 ],
                 cwd=REPO,
-                env={**os.environ, **env},
+                env={**os.environ, **service_env(env)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -203,7 +253,7 @@ class WorkerProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "service.cli.main", "worker", "--processes", "1"],
                 cwd=REPO,
-                env={**os.environ, **env},
+                env={**os.environ, **service_env(env)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -21,3 +21,23 @@ as_root() {
 
 read -r PG_HOST PG_PORT <<<"$(url_endpoint "$DATABASE_URL" 5432)"
 read -r REDIS_HOST REDIS_PORT <<<"$(url_endpoint "$REDIS_URL" 6379)"
+
+# The URL migrations use (the owner of the tables): REKAP_DATABASE_OWNER_URL, else REKAP_DATABASE_URL.
+OWNER_DATABASE_URL="${REKAP_DATABASE_OWNER_URL:-$DATABASE_URL}"
+
+# The URL the API and workers use. With REKAP_DATABASE_OWNER_URL set, REKAP_DATABASE_URL as given;
+# otherwise the owner's URL logging in as rekap_app (sql/012_least_privilege.sql) instead, with a
+# password generated once into $LOCAL_DIR/service-db-password (`rekap db migrate` sets it).
+service_database_url() {
+    if [ -n "${REKAP_DATABASE_OWNER_URL:-}" ]; then
+        echo "$DATABASE_URL"
+        return
+    fi
+    local secret="$LOCAL_DIR/service-db-password"
+    if [ ! -s "$secret" ]; then
+        mkdir -p "$LOCAL_DIR"
+        (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(16))' >"$secret")
+    fi
+    python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); host = p.hostname or "127.0.0.1"; print(u.urlunsplit(p._replace(netloc=f"rekap_app:{sys.argv[2]}@{host}:{p.port or 5432}")))' \
+        "$OWNER_DATABASE_URL" "$(cat "$secret")"
+}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from service.db.migrations import discover, migrate, status
+from service.db.migrations import Migration, discover, migrate, status
 from service.db.pool import connect, ensure_database
+from service.db.roles import APP_ROLE, ServiceRole, ensure_service_role
 from service.settings import Settings
 
 
@@ -21,18 +22,38 @@ def register(commands: Any) -> None:
 
 
 async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    if args.create and await ensure_database(settings.database_url):
+    if args.create and await ensure_database(settings.owner_url):
         print("created the database")
-    async with connect(settings.database_url) as conn:
-        applied = await migrate(conn, discover())
+    applied, role = await migrate_as_owner(settings)
     for m in applied:
         print(f"applied {m.version:03d}_{m.name}.sql")
     print("the schema is up to date" if applied else "nothing to apply: the schema is up to date")
+    print(describe_role(role))
     return 0
 
 
+async def migrate_as_owner(settings: Settings) -> tuple[list[Migration], ServiceRole]:
+    """Apply what is pending as the owner (REKAP_DATABASE_OWNER_URL), then make sure the service's
+    role (REKAP_DATABASE_URL) has the service's privileges and no more."""
+    async with connect(settings.owner_url) as conn:
+        applied = await migrate(conn, discover())
+        role = await ensure_service_role(conn, settings.database_url)
+    return applied, role
+
+
+def describe_role(role: ServiceRole) -> str:
+    if role.is_owner:
+        return (
+            f"WARNING: the service connects as the owner {role.name!r}, who can switch the audit "
+            f"trail's guards off; set REKAP_DATABASE_OWNER_URL for migrations and point "
+            f"REKAP_DATABASE_URL at a member of {APP_ROLE} (deploy/README.md)"
+        )
+    created = " (created)" if role.created else ""
+    return f"the service connects as {role.name!r}{created}, a member of {APP_ROLE}"
+
+
 async def run_status(settings: Settings, _: argparse.Namespace) -> int:
-    async with connect(settings.database_url) as conn:
+    async with connect(settings.owner_url) as conn:
         state = await status(conn, discover())
     print(f"applied: {', '.join(f'{v:03d}' for v in state.applied) or 'none'}")
     print(f"pending: {', '.join(f'{v:03d}' for v in state.pending) or 'none'}")

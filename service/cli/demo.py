@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from service.cli.db import describe_role, migrate_as_owner
 from service.cli.progress import file_progress
 from service.cli.serve import add_listen_options, serve
-from service.db.migrations import discover, migrate
 from service.db.pool import connect, ensure_database
 from service.errors import InvalidInput
 from service.regions.registry import NATIONAL_REGISTRY, import_registry
@@ -82,11 +82,13 @@ async def prepare(settings: Settings) -> list[IssuedCredential]:
             f"the demo loads real regions from {registry}, which is missing; "
             "set REKAP_DATA_DIR to the folder holding kpu_tps_registry/"
         )
-    if await ensure_database(settings.database_url):
+    if await ensure_database(settings.owner_url):
         print("created the database")
+    applied, role = await migrate_as_owner(settings)
+    for m in applied:
+        print(f"applied {m.version:03d}_{m.name}.sql")
+    print(describe_role(role))
     async with connect(settings.database_url) as conn:
-        for m in await migrate(conn, discover()):
-            print(f"applied {m.version:03d}_{m.name}.sql")
         with file_progress(registry, "regions of DKI Jakarta and DI Yogyakarta") as on_bytes:
             report = await import_registry(conn, registry, only=PROVINCES, on_bytes=on_bytes)
         print(f"regions: {report.inserted} new, {report.unchanged + report.updated} already there")

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import asyncpg
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from service.audit.api import AuditController
 from service.db.migrations import discover
-from service.db.pool import connection_lost, create_pool
+from service.db.pool import create_pool
 from service.db.redis import redis_client
 from service.http.auth import provide_current_user
-from service.http.errors import HANDLERS, note_connection_lost
+from service.http.bodies import JSON_BODY_LIMIT, PHOTO_ROUTE, BodyDeadline, JsonBodyRequest, upload_body_limit
+from service.http.connections import provide_db
+from service.http.errors import HANDLERS
+from service.http.headers import security_headers
 from service.http.health import health, live
 from service.photos.api import PhotoController
 from service.photos.queue import OcrQueue
@@ -34,20 +36,12 @@ from service.users.api import AuthController
 from service.web import pages
 
 
-async def provide_db(request: Request[Any, Any, Any], state: State) -> AsyncIterator[asyncpg.Connection]:
-    async with state.pool.acquire(timeout=10) as conn:
-        try:
-            yield conn
-        except asyncpg.InterfaceError:
-            if connection_lost(conn):  # the handler's error is answered as an outage
-                note_connection_lost(request)
-            raise
-
-
-def create_server(settings: Settings | None = None) -> FastPath:
-    """What the HTTP server runs: the application behind the public documents' fast path."""
+def create_server(settings: Settings | None = None) -> BodyDeadline:
+    """What the HTTP server runs: the application behind the public documents' fast path, each
+    request's body held to its deadline (bodies.py)."""
+    settings = settings or Settings.from_env()
     app = create_app(settings)
-    return FastPath(app, app.state.public)
+    return BodyDeadline(FastPath(app, app.state.public), grace_s=settings.body_timeout_seconds)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -79,10 +73,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             live,
             RegionController,
             AuthController,
-            PhotoController,
+            Router(
+                "/",
+                route_handlers=[PhotoController],
+                request_class=Request,  # a photo is not JSON
+                request_max_body_size=upload_body_limit(settings),
+                opt={PHOTO_ROUTE: True},
+            ),
             RecapController,
             ReviewController,
             PublicController,
+            AuditController,
             pages.WebPages,
             pages.static_files(),
         ],
@@ -95,9 +96,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "current_user": Provide(provide_current_user),
         },
         lifespan=[connections],
+        before_send=[security_headers],  # every answer, errors of the router included (headers.py)
         state=State({"public": public}),
-        # Room above the photo limit, so that the upload handler names that limit itself.
-        request_max_body_size=2 * settings.max_photo_bytes + 1024 * 1024,
+        # Every body but a photo's is JSON: small, and shallow (bodies.py).
+        request_max_body_size=JSON_BODY_LIMIT,
+        request_class=JsonBodyRequest,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="rekap",
