@@ -1,4 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Everything else is what they use.
+SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -24,8 +25,8 @@ stop-services:
 # The demo's API and worker log in as rekap_app, with the service's privileges only; migrations
 # as the owner of the tables (deploy/local/lib.sh).
 demo: services
-	@. deploy/local/lib.sh && REKAP_DATABASE_OWNER_URL="$$OWNER_DATABASE_URL" \
-		REKAP_DATABASE_URL="$$(service_database_url)" $(BIN)/rekap demo
+	@. deploy/local/lib.sh && service_url="$$(service_database_url)" && \
+		REKAP_DATABASE_OWNER_URL="$$OWNER_DATABASE_URL" REKAP_DATABASE_URL="$$service_url" $(BIN)/rekap demo
 
 lint: setup
 	$(BIN)/ruff check service ocr tests
