@@ -4,12 +4,13 @@ The service needs three calls: ``inspect`` when a photo is uploaded (its format 
 the header, or ``Unreadable`` with the reason), ``read_page`` for each photo (a ``PageReading``
 or a ``Rejected`` with the reason to retake it) and ``decode`` for the pages of one TPS
 together. The form's fields and arithmetic live in ``ocr.form`` for the service's checks.
-``crop_field`` cuts a field's boxes from a photo for the officer who reviews its reading.
+``crop_field`` cuts a field's boxes from a photo (or from its ``working_copy``, made once) for the
+officer who reviews its reading.
 ``single_threaded`` sets up a process that reads on one core of its own; ``reading_pool`` starts
 such processes.
 """
 
-from ocr.crop import crop_field
+from ocr.crop import crop_field, working_copy
 from ocr.decode import DecodedField, TpsDecoding, decode
 from ocr.imagefile import ImageInfo, Unreadable, inspect
 from ocr.reader import VERSION, read_page
@@ -33,4 +34,5 @@ __all__ = [
     "read_page",
     "reading_pool",
     "single_threaded",
+    "working_copy",
 ]

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     # Photos one login may send in a minute: a TPS has three pages and a few retakes (photos/throttle.py).
     uploads_per_minute: int = 30
+    # Seconds one photo's reading may take before its process is stopped and the photo refused as
+    # unclear (photos/worker.py): real photos take well under a few seconds.
+    ocr_read_limit_seconds: int = 60
     # Least privilege and the audit anchor (sql/012_least_privilege.sql, service/audit/anchor.py).
     # The tables' owner, for `rekap db migrate` only; the service connects with REKAP_DATABASE_URL
     # as a member of rekap_app, which cannot switch the audit trail's guards off. Empty: the same
@@ -203,6 +206,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "login_window_minutes": _between(1, 24 * 60),
     "trusted_proxies": _networks,
     "uploads_per_minute": _between(1, 10_000),
+    "ocr_read_limit_seconds": _between(1, 3600),
     "database_owner_url": _optional(_url(("postgresql", "postgres"))),
     "audit_key_file": _not_empty,
     "body_timeout_seconds": _between(1, 3600),

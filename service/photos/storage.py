@@ -5,6 +5,10 @@ folder, fsynced, renamed into place, and the folder fsynced. Writing the same by
 harmless (the rename replaces identical content), also at the same time: each writer has a
 temporary file of its own, so a retry sent while the first attempt is still being written
 cannot truncate the file that attempt is about to rename into place.
+
+Beside each photo that was read lies its working copy (``<sha256>.work``, ``ocr.working_copy``):
+upright, at most 2400 pixels long, what the review's crops are cut from. It is derived from the
+photo and can be made again, so a lost one costs only the time to make it.
 """
 
 from __future__ import annotations
@@ -36,27 +40,15 @@ class PhotoStore:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
+    def working_path(self, sha256: str) -> Path:
+        return self.path(sha256).with_name(f"{sha256}.work")
+
     def put(self, data: bytes) -> str:
         sha256 = sha256_of(data)
         target = self.path(sha256)
         if target.exists() and target.stat().st_size == len(data):
             return sha256
-        temporary = _temporary_for(target)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with temporary.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(target)
-            _fsync_dir(target.parent)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)  # never a partial file left behind
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise StorageFull(
-                    "the photo store is full; the photo was not saved. Try again in a few minutes."
-                ) from error
-            raise
+        _write(target, data, "the photo store is full; the photo was not saved. Try again in a few minutes.")
         return sha256
 
     def get(self, sha256: str) -> bytes:
@@ -64,6 +56,35 @@ class PhotoStore:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
             raise NotFound(f"photo {sha256} is not in the store") from None
+
+    def put_working(self, sha256: str, data: bytes) -> None:
+        """Store (or replace) the working copy of the photo ``sha256``."""
+        _write(self.working_path(sha256), data, "the photo store is full; the working copy was not saved")
+
+    def get_working(self, sha256: str) -> bytes:
+        """The working copy of the photo ``sha256``; ``NotFound`` if none was made yet."""
+        try:
+            return self.working_path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"photo {sha256} has no working copy yet") from None
+
+
+def _write(target: Path, data: bytes, full: str) -> None:
+    """``data`` durable at ``target`` or not there at all; ``StorageFull(full)`` on a full disk."""
+    temporary = _temporary_for(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(target)
+        _fsync_dir(target.parent)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)  # never a partial file left behind
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(full) from error
+        raise
 
 
 def _temporary_for(target: Path) -> Path:

@@ -7,6 +7,10 @@ already has a reading is not read again, readings and decodings are inserted onc
 acknowledged only after its result is committed, so a worker killed mid-job leaves its entry
 pending, and another worker claims it after ``queue_claim_seconds``. Photos whose queue entry
 was lost (Redis flushed or restarted) are found in PostgreSQL by the sweep and queued again.
+
+A reading has a hard time limit (``REKAP_OCR_READ_LIMIT_SECONDS``): a photo that keeps the reader busy longer
+is refused as ``unclear``, its process and the pool's others stopped and the pool started
+again; the other photos they were reading are read again, each alone, as after a crash.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -31,7 +36,7 @@ from ocr.form import Page
 from ocr.publication import conflicts
 from service.db.pool import CONNECTION_ERRORS, acquire, create_pool
 from service.db.redis import redis_client
-from service.errors import NotFound
+from service.errors import NotFound, StorageFull
 from service.photos import store
 from service.photos.queue import Entry, OcrQueue
 from service.photos.states import PhotoState
@@ -58,21 +63,52 @@ class ReadResult(msgspec.Struct, frozen=True):
     reading: bytes
     reader_version: str
     ms: float
+    working: bytes | None = None
+    """The photo's working copy (``ocr.working_copy``) when it was read as a page, for the crops."""
+
+
+class ReadingTooLong(Exception):
+    """A reading was stopped at the time limit (its processes killed)."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"the reading took longer than {limit_s:g} s")
+        self.limit_s = limit_s
 
 
 def read_job(data: bytes, simulated: bool = False) -> ReadResult:
     """Runs in a pool process: one photo through the OCR core (or, for a simulated election's
-    page, its numbers as the photo carries them: ``service.sim.pages``)."""
+    page, its numbers as the photo carries them: ``service.sim.pages``; its working copy is then
+    left to the first crop). A page's working copy is made here, in the same process, so that
+    the review's crops need not decode the whole photo."""
     start = time.perf_counter()
-    outcome = (simulated and sim_pages.reading(data)) or ocr.read_page(data)
+    imitated = sim_pages.reading(data) if simulated else None
+    outcome = imitated or ocr.read_page(data)
     ms = (time.perf_counter() - start) * 1000
     if isinstance(outcome, ocr.Rejected):
         return ReadResult(
             "rejected", None, outcome.reason.value, msgspec.json.encode(outcome), ocr.VERSION, ms
         )
     return ReadResult(
-        "page", outcome.page.value, None, msgspec.json.encode(outcome), outcome.reader_version, ms
+        "page",
+        outcome.page.value,
+        None,
+        msgspec.json.encode(outcome),
+        outcome.reader_version,
+        ms,
+        None if imitated else ocr.working_copy(data),
     )
+
+
+def too_long(limit_s: float) -> ReadResult:
+    """What a reading stopped at the time limit is stored as: a photo to take again."""
+    refusal = ocr.Rejected(ocr.Retake.UNCLEAR, ocr.Retake.UNCLEAR.message, str(ReadingTooLong(limit_s)))
+    return ReadResult(
+        "rejected", None, refusal.reason.value, msgspec.json.encode(refusal), ocr.VERSION, limit_s * 1000
+    )
+
+
+def ready() -> None:
+    """Runs in a pool process: nothing, once the process has started."""
 
 
 def decode_job(readings: list[str]) -> tuple[bytes, bool, bool]:
@@ -82,14 +118,28 @@ def decode_job(readings: list[str]) -> tuple[bytes, bool, bool]:
 
 
 class Worker:
-    def __init__(self, settings: Settings, *, processes: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        processes: int,
+        read_limit_s: float | None = None,
+        read: Callable[[bytes], ReadResult] | None = None,
+    ) -> None:
+        """``read`` is the job that reads a photo in a pool process (``read_job`` unless a test
+        gives a slow or failing one); it must be a module-level function or a partial of one."""
         self.settings = settings
         self.processes = processes
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.photos = PhotoStore(settings.storage_path)
         self.claim_ms = settings.queue_claim_seconds * 1000
         self.sweep_every = max(1.0, settings.queue_claim_seconds / 2)
-        self.read_job = functools.partial(read_job, simulated=bool(settings.simulated_ocr))
+        # Real photos take a quarter of a second to a few seconds; the reader's own budgets (the
+        # boxes' search, ``ocr.imagefile``'s limits on pixels and scans) keep it far below the
+        # limit, so only a photo that defeats them meets it. The time a pool process takes to
+        # start is not counted.
+        self.read_limit_s = read_limit_s or float(settings.ocr_read_limit_seconds)
+        self.read_job = read or functools.partial(read_job, simulated=bool(settings.simulated_ocr))
 
     async def run(self, stop: asyncio.Event) -> None:
         self.pool = await create_pool(self.settings)
@@ -192,7 +242,13 @@ class Worker:
         except NotFound:
             await self._set_aside(conn, photo_id, "the photo's file is missing from the store")
             return
-        result = await self._isolating_crashes(self.read_job, data)
+        try:
+            result = await self._isolating_crashes(self.read_job, data, limit_s=self.read_limit_s)
+        except ReadingTooLong as stopped:
+            log.error("photo %s: %s; its reading process was stopped", photo_id, stopped)
+            result = too_long(stopped.limit_s)
+        if result.working is not None:
+            await self._keep_working_copy(sha256, result.working)
         await store.save_reading(
             conn,
             photo_id,
@@ -211,19 +267,49 @@ class Worker:
             result.ms,
         )
 
-    async def _isolating_crashes(self, job: Callable[[T], R], argument: T) -> R:
+    async def _keep_working_copy(self, sha256: str, working: bytes) -> None:
+        try:
+            await asyncio.to_thread(self.photos.put_working, sha256, working)
+        except StorageFull as full:  # the reading matters more; the first crop makes the copy again
+            log.warning("photo %s: %s", sha256, full)
+
+    async def _isolating_crashes(
+        self, job: Callable[[T], R], argument: T, *, limit_s: float | None = None
+    ) -> R:
         """Run a job in the pool; if the pool breaks (one of its processes died, perhaps on
-        another photo), renew it and run this job once more alone, so that only a photo that
-        crashes the reader by itself is charged with the failure."""
-        loop = asyncio.get_running_loop()
+        another photo, or was stopped at another job's time limit), renew it and run this job
+        once more alone, so that only a photo that crashes the reader by itself is charged with
+        the failure. With ``limit_s``, ``ReadingTooLong`` when the job ran longer."""
         executor = self.executor
         try:
-            return await loop.run_in_executor(executor, job, argument)
+            return await self._within(executor, job, argument, limit_s)
         except BrokenProcessPool:
-            if executor is self.executor:
-                self.executor = ocr.reading_pool(self.processes)
+            self._renew(executor)
             with ocr.reading_pool(1) as alone:
-                return await loop.run_in_executor(alone, job, argument)
+                return await self._within(alone, job, argument, limit_s)
+
+    async def _within(
+        self, executor: ProcessPoolExecutor, job: Callable[[T], R], argument: T, limit_s: float | None
+    ) -> R:
+        """The job's result; past ``limit_s`` its pool's processes are killed (the only way to
+        stop a process inside a decoder's C code) and the pool is renewed."""
+        loop = asyncio.get_running_loop()
+        if limit_s is None:
+            return await loop.run_in_executor(executor, job, argument)
+        await loop.run_in_executor(executor, ready)  # a process is up: the limit counts the job alone
+        running = loop.run_in_executor(executor, job, argument)
+        done, _ = await asyncio.wait({running}, timeout=limit_s)
+        if not done:
+            running.cancel()
+            self._renew(executor)
+            _kill(executor)
+            raise ReadingTooLong(limit_s)
+        return running.result()
+
+    def _renew(self, executor: ProcessPoolExecutor) -> None:
+        """A new pool in place of a broken one (once, however many of its jobs report it)."""
+        if executor is self.executor:
+            self.executor = ocr.reading_pool(self.processes)
 
     async def _set_aside(self, conn: asyncpg.Connection, photo_id: int, why: str) -> None:
         log.error("photo %s set aside: %s", photo_id, why)
@@ -268,3 +354,11 @@ class Worker:
                 evidence=conflicts(pages),
             )
         log.info("TPS %s decoded: %s", tps, result.state)
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes, whatever they are doing: the pool breaks, failing its other
+    jobs with ``BrokenProcessPool``, and shuts itself down. Python 3.11 has no public call for
+    it (3.14 adds ``ProcessPoolExecutor.kill_workers``)."""
+    for process in list((executor._processes or {}).values()):
+        process.kill()
