@@ -51,7 +51,7 @@ rekap.start(["kpps"], (user) => {
         bar.value = 1;
         net.hidden = true;
         show(page, "Terkirim, menunggu dibaca", "ok");
-        refresh();
+        poll();
         return;
       }
       if (xhr.status === 401) return rekap.expired();
@@ -119,10 +119,14 @@ rekap.start(["kpps"], (user) => {
   /* Often while a page is being read, seldom otherwise: 800,000 phones polling every few seconds
      would cost the API more than their photos do. */
   let busy = true;
-  const poll = async () => {
+  let timer;
+  let round = 0; // a poll started anew (a photo sent, the page shown again) ends the older one's timer
+  async function poll() {
+    const mine = ++round;
+    clearTimeout(timer);
     if (!document.hidden) busy = await refresh();
-    setTimeout(poll, busy || pending.size ? 4000 : 30000);
-  };
+    if (mine === round) timer = setTimeout(poll, busy || pending.size ? 4000 : 30000);
+  }
   poll();
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
 });
