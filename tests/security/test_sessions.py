@@ -144,7 +144,7 @@ async def test_failing_logins_do_not_hold_up_other_requests(api: httpx.Client, s
     """Twenty wrong passwords at once cost the server twenty argon2 verifies (unknown usernames
     are checked against a dummy hash alike). Run on the event loop they held every other request
     for seconds; off it, a public document and an authenticated request keep answering, each in
-    less than two verifies' time (a generous bound: they take milliseconds)."""
+    less than five verifies' time (a generous bound, for a loaded machine: they take milliseconds)."""
     verify_s = min(timed(lambda: verify_secret(DUMMY_HASH, "wrong")) for _ in range(3))
     await new_officer(security_db, "ppk.sibuk")
     officer = bearer(api, "ppk.sibuk", PASSWORD)
@@ -169,7 +169,7 @@ async def test_failing_logins_do_not_hold_up_other_requests(api: httpx.Client, s
     assert [r.status_code for r in answers] == [401] * 20
     assert len(latencies) >= 4, "the logins ended before the reads could be measured"
     # Blocked, the loop ran the verifies of every login ready at once: one read waited ~20 of them.
-    assert max(latencies) < 2 * verify_s, (verify_s, sorted(latencies)[-5:])
+    assert max(latencies) < 5 * verify_s, (verify_s, sorted(latencies)[-5:])
 
 
 def timed(work: Callable[[], object]) -> float:
