@@ -26,6 +26,9 @@ BUBBLE_AGREES = 0.9
 TOP = 5
 AGREE_SURE = 0.5
 """Probability each box's digit needs, read alone, for boxes and bubbles to count as agreeing."""
+LEADING_BLANK_SURE = 0.99
+"""Probability a leading box's "nothing" (class 0: blank, X or 0) needs, read alone, to stand for
+its column when no bubble is blackened there."""
 EXCLUDED = 0.02
 """A bubble's digit its box, read alone, gives less than this is a conflict, not a tie broken."""
 
@@ -213,9 +216,20 @@ def evidence(probs: Probabilities, bubbles: list[int | None] | None) -> Evidence
     pairs = list(zip(probs, bubbles, strict=True))
     if any(b is not None and row[b] < EXCLUDED for row, b in pairs):
         return Evidence.CONFLICT
-    if all(b is not None and int(row.argmax()) == b and row[b] >= AGREE_SURE for row, b in pairs):
-        return Evidence.AGREE
-    return Evidence.SETTLED
+    if pairs[-1][1] is None:
+        return Evidence.SETTLED
+    leading = True
+    for row, b in pairs:
+        # A leading box crossed out (or left blank) whose column no bubble is blackened in: many
+        # KPPS blacken only the digits written, and the box and the untouched column both say
+        # "no digit" (49 of the 49 such fields of c1_page2_crops read right).
+        leading = leading and int(row.argmax()) == 0
+        if b is None:
+            if not (leading and row[0] >= LEADING_BLANK_SURE):
+                return Evidence.SETTLED
+        elif int(row.argmax()) != b or row[b] < AGREE_SURE:
+            return Evidence.SETTLED
+    return Evidence.AGREE
 
 
 def field_reading(

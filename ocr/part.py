@@ -44,6 +44,8 @@ on the bubbles of the next pair, whose printed digits the box reader then reads,
 pairs' rows measure 4 to 35 on the crops of c1_page2_crops)."""
 GAP_STEP = 0.25
 """Box pitches between the spacings tried for a pair's row not found by its boxes."""
+TRIES = 4
+"""Spacings whose rows are read, clearest bubbles first, for a pair not found by its boxes."""
 CLEAR_COLUMNS = 2
 """Bubble columns with one clearly blackened bubble a row of boxes needs to be a field."""
 
@@ -100,19 +102,21 @@ def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
         down = np.array([-along[1], along[0]], np.float32)
         for sign in (-1, 1):
             for times in (1, 2):
-                best: tuple[int, float] | None = None
+                candidates: list[tuple[int, float]] = []
                 for gap in np.arange(PAIR_GAP[0], PAIR_GAP[1] + 0.01, GAP_STEP):
                     target = row.target + sign * times * gap * row.pitch * down
-                    if not _inside(target, photo.shape):
-                        continue
-                    clear = _clear_bubbles(photo, target, template)
-                    if clear >= CLEAR_COLUMNS and (best is None or clear > best[0]):
-                        best = (clear, gap)
-                if best is not None:
-                    target = row.target + sign * times * best[1] * row.pitch * down
+                    if _inside(target, photo.shape):
+                        clear = _clear_bubbles(photo, target, template)
+                        if clear >= CLEAR_COLUMNS:
+                            candidates.append((clear, float(gap)))
+                # The clearest bubbles first; where they tie, or their row is no pair's (it lies
+                # half on the next pair's bubbles), the next spacing.
+                for _, gap in sorted(candidates, key=lambda c: (-c[0], c[1]))[:TRIES]:
+                    target = row.target + sign * times * gap * row.pitch * down
                     found = _field_row(photo, target.astype(np.float32), template)
                     if found is not None and _plausible(found):
                         out.append(found)
+                        break
     return out
 
 
@@ -159,10 +163,16 @@ def _straight(
 
 
 def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> int:
+    """Bubble columns with one clearly blackened bubble under the boxes at ``target``, found as
+    ``_field_row`` finds them (from where the boxes are cut), without reading the boxes."""
     placed = _straight(photo, target, template)
     if placed is None:
         return 0
-    bubbles = fields.read_bubbles(placed[0], template.bubbles[PAIRS[0]], SCALE, (0, 0), BUBBLE_PITCH)
+    straight = placed[0]
+    rects = template.fields[PAIRS[0]]
+    cut = fields.cut_field(straight, rects, SCALE)
+    shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
+    bubbles = fields.read_bubbles(straight, template.bubbles[PAIRS[0]], SCALE, shift, BUBBLE_PITCH)
     return sum(b is not None for b in bubbles)
 
 
@@ -224,7 +234,7 @@ def _three_pairs(rows: list[_Row]) -> list[_Row] | None:
     best: tuple[int, list[_Row]] | None = None
     for trio in map(list, combinations(kept, 3)):
         pitch = trio[0].pitch
-        gaps = [(b.y - a.y) / pitch for a, b in pairwise(trio)]
+        gaps = [np.hypot(b.x - a.x, b.y - a.y) / pitch for a, b in pairwise(trio)]  # along a leaning column
         aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
         if aligned and all(PAIR_GAP[0] <= g <= PAIR_GAP[1] for g in gaps):
             clear = sum(r.clear for r in trio)

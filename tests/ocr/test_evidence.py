@@ -71,6 +71,23 @@ def test_unsure_boxes_or_a_missing_bubble_do_not_accept_alone() -> None:
         assert not field.accepted and field.reason == "no equation could check this number"
 
 
+def test_a_leading_crossed_out_box_without_a_bubble_agrees_and_nothing_else_does() -> None:
+    """ "X 4 1" with the hundreds' bubbles untouched: the box and the column both say no digit.
+    A written digit, an unsure X, or a missing units bubble leave the number unconfirmed."""
+    blank_lead = pair("suara_paslon_1", boxes({0: 0.999}, {4: 0.99}, {1: 0.99}), [None, 4, 1])
+    assert blank_lead.evidence is Evidence.AGREE and blank_lead.value == 41
+    field = decode([page_two(blank_lead)]).fields["suara_paslon_1"]
+    assert field.accepted and field.value == 41 and field.basis == EVIDENCE
+    for unconfirmed in (
+        pair("suara_paslon_1", boxes({1: 0.99}, {4: 0.99}, {1: 0.99}), [None, 4, 1]),  # a written 1
+        pair("suara_paslon_1", boxes({0: 0.9, 1: 0.1}, {4: 0.99}, {1: 0.99}), [None, 4, 1]),  # unsure
+        pair("suara_paslon_1", boxes({0: 0.999}, {0: 0.999}, {4: 0.99}), [0, 0, None]),  # no units
+        pair("suara_paslon_1", boxes({1: 0.99}, {0: 0.999}, {4: 0.99}), [1, None, 4]),  # an inner 0
+    ):
+        assert unconfirmed.evidence is Evidence.SETTLED, unconfirmed
+        assert not decode([page_two(unconfirmed)]).fields["suara_paslon_1"].accepted
+
+
 def test_a_whole_tps_is_published_only_when_every_page_is_read_and_accepted() -> None:
     two = page_two(pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, 5, 2]))
     decoded = decode([two])
