@@ -82,8 +82,12 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
     chosen = _three_pairs(rows)
     if chosen is None:
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
-        # found place them, and kept only where their bubbles are clear.
-        chosen = _three_pairs(rows + _predicted(resized, rows, template))
+        # found place them, and kept only where their bubbles are clear; then once more from
+        # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
+        predicted = _predicted(resized, rows, template)
+        chosen = _three_pairs(rows + predicted)
+        if chosen is None and predicted:
+            chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
     if chosen is None:
         return None
     out = []
@@ -107,13 +111,13 @@ def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
                     target = row.target + sign * times * gap * row.pitch * down
                     if _inside(target, photo.shape):
                         clear = _clear_bubbles(photo, target, template)
-                        if clear >= CLEAR_COLUMNS:
+                        if clear >= 1:  # a number of one digit may have its units' bubble alone
                             candidates.append((clear, float(gap)))
                 # The clearest bubbles first; where they tie, or their row is no pair's (it lies
                 # half on the next pair's bubbles), the next spacing.
                 for _, gap in sorted(candidates, key=lambda c: (-c[0], c[1]))[:TRIES]:
                     target = row.target + sign * times * gap * row.pitch * down
-                    found = _field_row(photo, target.astype(np.float32), template)
+                    found = _field_row(photo, target.astype(np.float32), template, min_clear=1)
                     if found is not None and _plausible(found):
                         out.append(found)
                         break
@@ -126,7 +130,12 @@ def _plausible(row: _Row) -> bool:
     the bubbles (a row placed at the wrong spacing lands on a tally grid, or on the next pair's
     bubbles, whose printed digits the box reader would read)."""
     reading = row.reading
-    return row.clear == 3 and row.edges >= MIN_EDGES and reading.evidence is not Evidence.CONFLICT
+    if row.edges < MIN_EDGES:
+        return False
+    # Fewer clear columns only where the boxes and bubbles agree (crossed-out leading boxes).
+    return reading.evidence is Evidence.AGREE or (
+        row.clear == 3 and reading.evidence is not Evidence.CONFLICT
+    )
 
 
 def _inside(target: npt.NDArray[Any], shape: tuple[int, ...]) -> bool:
@@ -176,7 +185,9 @@ def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate
     return sum(b is not None for b in bubbles)
 
 
-def _field_row(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _Row | None:
+def _field_row(
+    photo: Gray, target: npt.NDArray[Any], template: PageTemplate, *, min_clear: int = CLEAR_COLUMNS
+) -> _Row | None:
     """The row whose first and third boxes are at ``target`` read as the first pair's field, if
     bubbles are under it."""
     name = PAIRS[0]
@@ -190,7 +201,7 @@ def _field_row(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) ->
     shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
     bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, shift, BUBBLE_PITCH)
     clear = sum(b is not None for b in bubbles)
-    if clear < CLEAR_COLUMNS or all(empty):
+    if clear < min_clear or all(empty):
         return None  # a pair's row has at least its units written (0 for no votes)
     quad = _quad(cut.rects, to_photo)
     reading = fields.field_reading(name, probs, empty, quad, bubbles)
@@ -236,7 +247,8 @@ def _three_pairs(rows: list[_Row]) -> list[_Row] | None:
         pitch = trio[0].pitch
         gaps = [np.hypot(b.x - a.x, b.y - a.y) / pitch for a, b in pairwise(trio)]  # along a leaning column
         aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
-        if aligned and all(PAIR_GAP[0] <= g <= PAIR_GAP[1] for g in gaps):
+        # (a tenth of a pitch of slack: rows placed at the range's ends by _predicted)
+        if aligned and all(PAIR_GAP[0] - 0.1 <= g <= PAIR_GAP[1] + 0.1 for g in gaps):
             clear = sum(r.clear for r in trio)
             if best is None or clear > best[0]:
                 best = (clear, trio)
