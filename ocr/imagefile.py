@@ -23,7 +23,11 @@ from ocr.reading import Retake
 
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 600
-"""Below this the digit boxes are a few pixels wide."""
+"""Below this a whole page's digit boxes are a few pixels wide."""
+MIN_PART_SIDE = 200
+"""Below this even a photo of page 2's vote part alone is unreadable. Between it and
+``MIN_SIDE`` only such a photo is read (``reader``): the 50 crops of c1_page2_crops of about
+243×286 pixels have boxes of ~20 pixels, read right wherever boxes and bubbles agreed."""
 MAX_SCANS = 64
 """A JPEG's scans (SOS segments). Measured on every JPEG of ../shared/data: the 657 photos of
 forms (c1_form_images, c1_form_images_unverified, c1_page2_crops, c1_2019_ppwp_scans) have 1;
@@ -170,16 +174,20 @@ def _sized(data: bytes, max_pixels: int) -> Layout:
     width, height = layout.width, layout.height
     if width * height > max_pixels:
         raise Unreadable(Retake.TOO_LARGE, f"{width}×{height} pixels is more than {max_pixels:,}")
-    if min(width, height) < MIN_SIDE:
-        raise Unreadable(
-            Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}"
-        )
+    if min(width, height) < MIN_PART_SIDE:
+        raise too_small(width, height)
     if width * height * layout.scans > MAX_DECODE:
         raise Unreadable(
             Retake.TOO_LARGE,
             f"{width}×{height} pixels in {layout.scans} scans; a phone photo takes far fewer passes",
         )
     return layout
+
+
+def too_small(width: int, height: int) -> Unreadable:
+    return Unreadable(
+        Retake.TOO_SMALL, f"{width}×{height} pixels; the shorter side needs at least {MIN_SIDE}"
+    )
 
 
 def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[Any]:

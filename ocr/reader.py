@@ -19,7 +19,7 @@ from ocr import fields, header, identify, keypoints, locate, part, quality, regi
 from ocr.cells import Gray
 from ocr.digits import model
 from ocr.form import BUBBLE_FIELDS, Page
-from ocr.imagefile import Unreadable, decode_gray
+from ocr.imagefile import MIN_SIDE, Unreadable, decode_gray, too_small
 from ocr.reading import FieldReading, Outcome, PageReading, Quad, Rejected, Retake
 from ocr.templates import PageTemplate, templates
 
@@ -72,6 +72,13 @@ def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcom
     except Unreadable as error:
         return Rejected(error.reason, error.reason.message, error.detail)
     clock.lap("decode")
+    if min(gray.shape) < MIN_SIDE:
+        # Too small for a whole page; a photo of page 2's vote part alone may still be read.
+        if (part_fields := part.read_part(gray)) is not None:
+            clock.lap("part")
+            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, clock.timings, _version())
+        small = too_small(gray.shape[1], gray.shape[0])
+        return Rejected(small.reason, small.reason.message, small.detail)
     if (problem := quality.lighting(gray)) is not None:
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
     search = _place(gray, budget_s, clock)

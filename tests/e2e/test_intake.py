@@ -346,7 +346,7 @@ def test_bad_uploads_get_a_specific_answer(
         "tiny": (
             cv2.imencode(
                 ".png",
-                cv2.resize(cv2.imread(str(synthetic.page(sorted(synthetic.values)[0], 1))), (300, 450)),
+                cv2.resize(cv2.imread(str(synthetic.page(sorted(synthetic.values)[0], 1))), (150, 225)),
             )[1].tobytes(),
             422,
             "too_small",

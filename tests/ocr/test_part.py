@@ -52,3 +52,29 @@ def test_a_grid_of_boxes_without_bubbles_is_not_taken_for_page_two() -> None:
             cv2.rectangle(grid, (x, y), (x + 48, y + 48), 0, 2)
     ok, data = cv2.imencode(".png", grid)
     assert ok and isinstance(read_page(data.tobytes()), Rejected)
+
+
+def test_a_small_photo_of_the_part_is_read_and_a_small_whole_page_refused() -> None:
+    """Between 200 and 600 pixels a side only a photo of the vote part is read (its boxes are
+    then ~20 pixels, as on the smallest crops of c1_page2_crops); a whole page is too small."""
+    read = 0
+    for seed in range(1, 7):
+        data, values = _part(seed)
+        big = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        ok, small = cv2.imencode(".jpg", cv2.resize(big, (250, 370), interpolation=cv2.INTER_AREA))
+        assert ok
+        outcome = read_page(small.tobytes())
+        if isinstance(outcome, PageReading):
+            read += 1
+            decoded = decode([outcome])
+            for name, value in values.items():
+                if decoded.fields[name].accepted:
+                    assert decoded.fields[name].value == value, (seed, name)
+        else:
+            assert outcome.reason.value == "too_small", outcome
+    assert read >= 1
+    page = cv2.imread(str(forms_dir() / "page2.png"), cv2.IMREAD_GRAYSCALE)
+    ok, whole = cv2.imencode(".png", cv2.resize(page, (300, 420), interpolation=cv2.INTER_AREA))
+    assert ok
+    refused = read_page(whole.tobytes())
+    assert isinstance(refused, Rejected) and refused.reason.value == "too_small"

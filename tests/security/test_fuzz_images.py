@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocr.imagefile import MAX_PIXELS, MIN_SIDE
+from ocr.imagefile import MAX_PIXELS, MIN_PART_SIDE, MIN_SIDE
 
 LIMIT_S = 30.0
 """Far above any real photo's reading (a quarter second for a page; seconds for 40 megapixels)."""
@@ -250,7 +250,7 @@ DECLARED: dict[str, tuple[Callable[[int, int], bytes], int]] = {
     "webp": (webp_declaring, 1 << 14),
 }
 """How each format declares a size, and the largest side it can declare."""
-SIDES = [0, 1, MIN_SIDE - 1, MIN_SIDE, 16_384, 65_535, 2**31, 2**32 - 1]
+SIDES = [0, 1, MIN_PART_SIDE - 1, MIN_SIDE - 1, MIN_SIDE, 16_384, 65_535, 2**31, 2**32 - 1]
 
 
 @pytest.mark.parametrize(
@@ -272,7 +272,7 @@ def test_declared_sizes_too_small_or_too_large_are_refused_from_the_header(
     outcomes = check(sandbox, data)
     if width * height > MAX_PIXELS:
         assert outcomes["inspect"] == ("unreadable", "too_large")
-    elif min(width, height) < MIN_SIDE:
+    elif min(width, height) < MIN_PART_SIDE:
         assert outcomes["inspect"] == ("unreadable", "too_small")
 
 
