@@ -44,6 +44,8 @@ on the bubbles of the next pair, whose printed digits the box reader then reads,
 pairs' rows measure 4 to 35 on the crops of c1_page2_crops)."""
 GAP_STEP = 0.25
 """Box pitches between the spacings tried for a pair's row not found by its boxes."""
+MAX_TWO_ROWS = 40
+"""Rows of two boxes tried at most (each is cut and read)."""
 TRIES = 4
 """Spacings whose rows are read, clearest bubbles first, for a pair not found by its boxes."""
 CLEAR_COLUMNS = 2
@@ -81,6 +83,14 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
     ]
     chosen = _three_pairs(rows)
     if chosen is None:
+        # Handwriting that touches a box's border hides the box: rows of which two boxes show.
+        rows += [
+            row
+            for target in _rows_of_two(boxes)
+            if (row := _field_row(resized, target, template)) is not None and _plausible(row)
+        ]
+        chosen = _three_pairs(rows)
+    if chosen is None:
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
         # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
@@ -95,6 +105,24 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
         quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
         out.append(_renamed(row.reading, name, quad))  # type: ignore[arg-type]
     return out
+
+
+def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+    """First and third box centres of the rows two found boxes make, level and at a box pitch
+    (1.1 to 1.6 sides) apart (the row to either side of them) or two apart (the middle box hidden)."""
+    centres = boxes[:, :2].astype(np.float32)
+    out = []
+    for i, j in combinations(range(len(boxes)), 2):
+        a, b = sorted((centres[i], centres[j]), key=lambda c: float(c[0]))
+        d = b - a
+        side = float(boxes[[i, j], 2].mean())
+        if abs(d[1]) > 0.3 * d[0] or abs(boxes[i, 2] - boxes[j, 2]) > 0.2 * side:
+            continue
+        if 1.1 * side < d[0] < 1.6 * side:
+            out += [np.array([a, a + 2 * d]), np.array([a - d, b])]
+        elif 2.2 * side < d[0] < 3.2 * side:
+            out.append(np.array([a, b]))
+    return out[:MAX_TWO_ROWS]
 
 
 def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
