@@ -53,7 +53,16 @@ CLEAR_COLUMNS = 2
 
 
 class _Row:
-    def __init__(self, target: npt.NDArray[Any], reading: FieldReading, clear: int, edges: float) -> None:
+    def __init__(
+        self,
+        target: npt.NDArray[Any],
+        reading: FieldReading,
+        clear: int,
+        edges: float,
+        images: list[Gray] | None = None,
+    ) -> None:
+        self.images = images or []
+        """The three boxes as cut (for training the digit model on them)."""
         self.target = target
         """The first and third boxes' centres in the photo."""
         self.x, self.y = float(target[0, 0]), float(target[0, 1])
@@ -68,6 +77,18 @@ class _Row:
 
 def read_part(gray: Gray) -> list[FieldReading] | None:
     """The three pairs' fields, or ``None`` when three such rows are not found."""
+    rows = _pairs(gray)
+    return None if rows is None else [row.reading for row in rows]
+
+
+def part_boxes(gray: Gray) -> dict[str, tuple[FieldReading, list[Gray]]] | None:
+    """Each pair's reading and its three boxes as cut (``training``), or ``None``."""
+    rows = _pairs(gray)
+    return None if rows is None else {row.reading.name: (row.reading, row.images) for row in rows}
+
+
+def _pairs(gray: Gray) -> list[_Row] | None:
+    """The three pairs' rows, their readings named and placed in the photo as given."""
     template = templates()[Page.PASLON]
     factor = HEIGHT / gray.shape[0]
     resized = cv2.resize(
@@ -103,7 +124,8 @@ def read_part(gray: Gray) -> list[FieldReading] | None:
     out = []
     for name, row in zip(PAIRS, chosen, strict=True):
         quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
-        out.append(_renamed(row.reading, name, quad))  # type: ignore[arg-type]
+        named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
+        out.append(named)
     return out
 
 
@@ -233,7 +255,7 @@ def _field_row(
         return None  # a pair's row has at least its units written (0 for no votes)
     quad = _quad(cut.rects, to_photo)
     reading = fields.field_reading(name, probs, empty, quad, bubbles)
-    return _Row(target, reading, clear, _edges(straight, cut.rects))
+    return _Row(target, reading, clear, _edges(straight, cut.rects), cut.images)
 
 
 def _edges(page: Gray, rects: list[tuple[int, int, int, int]]) -> float:

@@ -182,6 +182,35 @@ def _planes(crops: list[tuple[cells.Gray, int]]) -> tuple[npt.NDArray[Any], npt.
     return x.astype(np.float32), np.array([label for _, label in crops], np.int64)
 
 
+def part_crops(folder: Path, card: digits.ModelCard) -> list[tuple[cells.Gray, int]]:
+    """The boxes the part reader cuts from ``c1_page2_crops`` (labels ``tps,suara_paslon_1..3``),
+    of the TPS the model may see (``card.unseen`` keeps a fifth out, to measure), each labelled
+    with its digit of the known number. A row counts only where every blackened bubble is the
+    label's digit: the row is then surely that pair's, its boxes what the hand wrote there."""
+    from ocr.imagefile import Unreadable, decode_gray
+    from ocr.part import part_boxes
+
+    out: list[tuple[cells.Gray, int]] = []
+    with (folder / "labels.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if card.unseen(row["tps"]):
+            continue
+        try:
+            found = part_boxes(decode_gray((folder / "images" / f"{row['tps']}.jpg").read_bytes()))
+        except Unreadable:
+            continue
+        for name, (reading, images) in (found or {}).items():
+            value = int(row[name])
+            digits_of = (value // 100, value // 10 % 10, value % 10)
+            bubbles = reading.bubbles or [None, None, None]
+            marked = list(zip(bubbles, digits_of, strict=True))
+            if bubbles[-1] is None or any(b is not None and b != d for b, d in marked):
+                continue
+            out += [(image, digit) for image, digit in zip(images, digits_of, strict=True) if image.size]
+    return out
+
+
 def train(
     data: Path | None,
     page1: Path | None = None,
@@ -211,6 +240,9 @@ def train(
     if data is not None:
         # Real pages: the 20 TPS of c1_form_images (the unverified ones stay unseen, to measure).
         split.train += page_crops(data / "c1_form_images", page1)
+        # Page 2's vote part of four fifths of the 500 TPS of c1_page2_crops (a fifth unseen).
+        if (data / "c1_page2_crops").is_dir():
+            split.train += part_crops(data / "c1_page2_crops", card)
     real = len(split.train)
     crops = list(split.train)
     for _ in range(copies):

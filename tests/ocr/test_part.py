@@ -7,6 +7,8 @@ import numpy as np
 
 from ocr.decode import EVIDENCE, decode
 from ocr.form import PAIRS, Page
+from ocr.imagefile import decode_gray
+from ocr.part import part_boxes, read_part
 from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected
 from ocr.synth.pages import fill_page, tps_values
@@ -78,3 +80,19 @@ def test_a_small_photo_of_the_part_is_read_and_a_small_whole_page_refused() -> N
     assert ok
     refused = read_page(whole.tobytes())
     assert isinstance(refused, Rejected) and refused.reason.value == "too_small"
+
+
+def test_the_boxes_cut_for_training_are_those_the_reading_comes_from() -> None:
+    for seed in range(1, 7):
+        data, _ = _part(seed)
+        gray = decode_gray(data)
+        read, cut = read_part(gray), part_boxes(gray)
+        if read is None:
+            assert cut is None
+            continue
+        assert cut is not None and list(cut) == list(PAIRS)
+        for reading in read:
+            same, images = cut[reading.name]
+            assert same == reading and len(images) == 3 and all(image.size for image in images)
+        return
+    raise AssertionError("no synthetic part photo was read")
