@@ -61,8 +61,6 @@ class _Row:
         edges: float,
         images: list[Gray] | None = None,
     ) -> None:
-        self.images = images or []
-        """The three boxes as cut (for training the digit model on them)."""
         self.target = target
         """The first and third boxes' centres in the photo."""
         self.x, self.y = float(target[0, 0]), float(target[0, 1])
@@ -71,6 +69,8 @@ class _Row:
         self.reading = reading
         self.clear = clear
         self.edges = edges
+        self.images = images or []
+        """The three boxes as cut (``part_boxes``: the digit model is trained on them)."""
         """How much darker the boxes' printed borders are than the paper beside them (grey levels,
         the weakest of the three)."""
 
@@ -148,8 +148,8 @@ def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
 
 
 def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
-    """Rows one and two pairs' spacing above and below each row found, at the spacing whose
-    bubbles are clearest, where they are plausibly a pair's."""
+    """Rows one and two pairs' spacing above and below each row found (of the two with the
+    clearest bubbles): the first plausibly a pair's of the spacings tried, clearest bubbles first."""
     out: list[_Row] = []
     for row in sorted(rows, key=lambda r: -r.clear)[:2]:
         along = (row.target[1] - row.target[0]) / (2 * row.pitch)
@@ -227,12 +227,17 @@ def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate
     placed = _straight(photo, target, template)
     if placed is None:
         return 0
-    straight = placed[0]
+    _, bubbles = _cut(placed[0], template)
+    return sum(b is not None for b in bubbles)
+
+
+def _cut(straight: Gray, template: PageTemplate) -> tuple[fields.BoxCut, list[int | None]]:
+    """The first pair's boxes cut from its straightened neighbourhood, and the bubbles under
+    them (found from where the boxes are, not where the blank form has them)."""
     rects = template.fields[PAIRS[0]]
     cut = fields.cut_field(straight, rects, SCALE)
     shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
-    bubbles = fields.read_bubbles(straight, template.bubbles[PAIRS[0]], SCALE, shift, BUBBLE_PITCH)
-    return sum(b is not None for b in bubbles)
+    return cut, fields.read_bubbles(straight, template.bubbles[PAIRS[0]], SCALE, shift, BUBBLE_PITCH)
 
 
 def _field_row(
@@ -240,21 +245,17 @@ def _field_row(
 ) -> _Row | None:
     """The row whose first and third boxes are at ``target`` read as the first pair's field, if
     bubbles are under it."""
-    name = PAIRS[0]
-    rects = template.fields[name]
     placed = _straight(photo, target, template)
     if placed is None:
         return None
     straight, to_photo = placed
-    cut = fields.cut_field(straight, rects, SCALE)
+    cut, bubbles = _cut(straight, template)
     probs, empty = fields.read_boxes(cut.images)
-    shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
-    bubbles = fields.read_bubbles(straight, template.bubbles[name], SCALE, shift, BUBBLE_PITCH)
     clear = sum(b is not None for b in bubbles)
     if clear < min_clear or all(empty):
         return None  # a pair's row has at least its units written (0 for no votes)
     quad = _quad(cut.rects, to_photo)
-    reading = fields.field_reading(name, probs, empty, quad, bubbles)
+    reading = fields.field_reading(PAIRS[0], probs, empty, quad, bubbles)
     return _Row(target, reading, clear, _edges(straight, cut.rects), cut.images)
 
 
