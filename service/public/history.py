@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from service.results.states import TpsState
-from service.results.store import BALLOT, Event
+from service.results.store import BALLOT, Event, event_of
 
 STEP = {
     TpsState.RECEIVED: "Foto formulir diterima",
@@ -57,21 +57,7 @@ async def public_history(conn: asyncpg.Connection, tps: str, *, published: bool)
         tps,
         BALLOT,
     )
-    steps = [
-        _Step(
-            event=Event(
-                at=r["at"],
-                actor=r["actor"],
-                from_state=r["from_state"],
-                to_state=r["to_state"],
-                numbers_before=None if r["before"] is None else msgspec.json.decode(r["before"]),
-                numbers_after=msgspec.json.decode(r["after"]),
-                reason=r["reason"],
-            ),
-            by_officer=r["by_officer"],
-        )
-        for r in rows
-    ]
+    steps = [_Step(event=event_of(r), by_officer=r["by_officer"]) for r in rows]
     return _shown(steps, published=published)
 
 

@@ -179,15 +179,18 @@ async def history(conn: asyncpg.Connection, tps: str) -> list[Event]:
         tps,
         BALLOT,
     )
-    return [
-        Event(
-            at=r["at"],
-            actor=r["actor"],
-            from_state=r["from_state"],
-            to_state=r["to_state"],
-            numbers_before=None if r["before"] is None else msgspec.json.decode(r["before"]),
-            numbers_after=msgspec.json.decode(r["after"]),
-            reason=r["reason"],
-        )
-        for r in rows
-    ]
+    return [event_of(r) for r in rows]
+
+
+def event_of(row: asyncpg.Record) -> Event:
+    """An event from a row with ``at, actor, from_state, to_state, before, after, reason`` (the
+    numbers as JSON text)."""
+    return Event(
+        at=row["at"],
+        actor=row["actor"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        numbers_before=None if row["before"] is None else msgspec.json.decode(row["before"]),
+        numbers_after=msgspec.json.decode(row["after"]),
+        reason=row["reason"],
+    )
