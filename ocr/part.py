@@ -133,17 +133,20 @@ def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
     """First and third box centres of the rows two found boxes make, level and at a box pitch
     (1.1 to 1.6 sides) apart (the row to either side of them) or two apart (the middle box hidden)."""
     centres = boxes[:, :2].astype(np.float32)
+    sides = boxes[:, 2].astype(np.float64)
+    first, second = np.triu_indices(len(boxes), 1)  # every pair once, in combinations' order
+    gap = np.abs(centres[second, 0] - centres[first, 0])
+    side = (sides[first] + sides[second]) / 2
+    level = (np.abs(centres[second, 1] - centres[first, 1]) <= 0.3 * gap) & (
+        np.abs(sides[first] - sides[second]) <= 0.2 * side
+    )
+    near = level & (1.1 * side < gap) & (gap < 1.6 * side)
+    apart = level & (2.2 * side < gap) & (gap < 3.2 * side)
     out = []
-    for i, j in combinations(range(len(boxes)), 2):
-        a, b = sorted((centres[i], centres[j]), key=lambda c: float(c[0]))
+    for k in np.flatnonzero(near | apart):  # only the pairs that make a row are looked at again
+        a, b = sorted((centres[first[k]], centres[second[k]]), key=lambda c: float(c[0]))
         d = b - a
-        side = float(boxes[[i, j], 2].mean())
-        if abs(d[1]) > 0.3 * d[0] or abs(boxes[i, 2] - boxes[j, 2]) > 0.2 * side:
-            continue
-        if 1.1 * side < d[0] < 1.6 * side:
-            out += [np.array([a, a + 2 * d]), np.array([a - d, b])]
-        elif 2.2 * side < d[0] < 3.2 * side:
-            out.append(np.array([a, b]))
+        out += [np.array([a, a + 2 * d]), np.array([a - d, b])] if near[k] else [np.array([a, b])]
     return out[:MAX_TWO_ROWS]
 
 

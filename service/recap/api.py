@@ -42,25 +42,21 @@ class RecapTotals(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def as_seen_by(user: User, region: totals.RegionTotals) -> RecapTotals:
-    public = RecapTotals(
+    covered = user.covers(region.code)  # the nation's code is "": an admin's or KPU RI's
+
+    def in_progress(count: int) -> int | None:
+        return count if covered else None
+
+    return RecapTotals(
         code=region.code,
         ballot=region.ballot,
         numbers=region.numbers,
         tps_expected=region.tps_expected,
         tps_published=region.tps_published,
-        tps_received=None,
-        tps_verified=None,
-        tps_needs_review=None,
-        tps_reviewed=None,
-    )
-    if not user.covers(region.code):  # the nation's code is "": an admin's or KPU RI's
-        return public
-    return msgspec.structs.replace(
-        public,
-        tps_received=region.tps_received,
-        tps_verified=region.tps_verified,
-        tps_needs_review=region.tps_needs_review,
-        tps_reviewed=region.tps_reviewed,
+        tps_received=in_progress(region.tps_received),
+        tps_verified=in_progress(region.tps_verified),
+        tps_needs_review=in_progress(region.tps_needs_review),
+        tps_reviewed=in_progress(region.tps_reviewed),
     )
 
 
