@@ -12,13 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
-import cv2
 import httpx
-import numpy as np
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, Route, expect
 
-from service.photos.storage import PhotoStore
 from service.regions.registry import import_registry
 from service.results import workflow
 from service.users.model import Role
@@ -26,6 +23,7 @@ from service.users.store import upsert_user
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.conftest import bearer, scratch_database, serving
 from tests.registry_files import kpu_registry
+from tests.security.conftest import page_photo, store_read_photo
 from tests.tps_numbers import consistent, decoded, decoding, record
 
 PASSWORD = "csp-pass-1"
@@ -44,29 +42,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """Run in every document before its own scripts (Playwright's init scripts are not subject to CSP)."""
 
 
-def photo() -> bytes:
-    rng = np.random.default_rng(1)
-    paper = np.clip(rng.normal(220, 15, (1100, 800)), 0, 255).astype(np.uint8)
-    ok, data = cv2.imencode(".jpg", paper, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    assert ok
-    return data.tobytes()
-
-
 async def _held_with_photo(conn: asyncpg.Connection, storage: Path, kpps: int) -> None:
-    data = photo()
-    photo_id = await conn.fetchval(
-        "INSERT INTO photo (tps_code, ballot, sha256, media_type, size_bytes, width, height, uploaded_by, "
-        "state) VALUES ($1, 'ppwp', $2, 'image/jpeg', $3, 800, 1100, $4, 'read') RETURNING id",
-        HELD,
-        PhotoStore(storage).put(data),
-        len(data),
-        kpps,
-    )
-    await conn.execute(
-        "INSERT INTO photo_reading (photo_id, outcome, page, reading, reader_version, ms) "
-        "VALUES ($1, 'page', 1, '{}', 't', 1)",
-        photo_id,
-    )
+    await store_read_photo(conn, storage, HELD, kpps, page_photo(1), (800, 1100))
     wrong = consistent(2) | {"suara_paslon_1": consistent(2)["suara_paslon_1"] + 500}
     await workflow.record_decoding(conn, HELD, decoding(wrong), await decoded(conn, HELD))
 
@@ -176,7 +153,7 @@ async def test_the_kpps_page_keeps_to_its_policy(api: httpx.Client, browser: Bro
     await tab.log_in(KPPS)
     await expect(tab.page.locator("h1")).to_contain_text(HELD)
     picture = tmp_path / "halaman-2.jpg"
-    picture.write_bytes(photo())
+    picture.write_bytes(page_photo(1))
     page2 = tab.page.locator('.page[data-page="2"]')
     await page2.locator("input[type=file]").set_input_files(picture)
     await expect(page2.locator(".state")).not_to_have_text("Belum ada foto")

@@ -91,20 +91,29 @@ async def _users(conn: asyncpg.Connection) -> dict[str, User]:
 
 
 async def _photo(conn: asyncpg.Connection, storage: Path, tps: str, user: int) -> None:
-    data = PHOTOS[tps]
-    photo = await conn.fetchval(
+    await store_read_photo(conn, storage, tps, user, PHOTOS[tps], (1000, 1500))
+
+
+async def store_read_photo(
+    conn: asyncpg.Connection, storage: Path, tps: str, user: int, data: bytes, size: tuple[int, int]
+) -> int:
+    """``data`` stored as a photo of ``tps`` sent by ``user`` (``size``: width, height), read as
+    page 1 (an empty reading); its id."""
+    photo: int = await conn.fetchval(
         "INSERT INTO photo (tps_code, ballot, sha256, media_type, size_bytes, width, height, uploaded_by, "
-        "state) VALUES ($1, 'ppwp', $2, 'image/jpeg', $3, 1000, 1500, $4, 'read') RETURNING id",
+        "state) VALUES ($1, 'ppwp', $2, 'image/jpeg', $3, $5, $6, $4, 'read') RETURNING id",
         tps,
         PhotoStore(storage).put(data),
         len(data),
         user,
+        *size,
     )
     await conn.execute(
         "INSERT INTO photo_reading (photo_id, outcome, page, reading, reader_version, ms) "
         "VALUES ($1, 'page', 1, '{}', 't', 1)",
         photo,
     )
+    return photo
 
 
 @pytest.fixture(scope="package")
