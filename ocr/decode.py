@@ -11,11 +11,13 @@ already satisfies every rule, the field is in at least one equation that was che
 lone page is never accepted) or its boxes and bubbles agree (``FieldReading.agreement``: two
 independent readings), no rule it is in is broken, and among all readings that add up the
 field's value keeps ≥ ``ACCEPT`` of the probability.
-A value the decoder changed to make the form add up is never accepted on its own: it goes to
-review with the reading beside it. When a rule is broken, the fields of it that another
-equation confirms are not blamed: for example votes cast (C = A + B holds) against voters who
-voted on page 1 puts page 1 under review, not C; a rule whose every field is confirmed is a
-discrepancy of the form itself, reported as such.
+A value the decoder changed to make the form add up goes to review with the reading beside it,
+unless the form pins it twice: every rule holds after the change and each changed number is the
+only change in two equations (``_pinned``), the way a person checks a table's row and column.
+When a rule is broken, the fields of it that another equation confirms are not blamed: for
+example votes cast (C = A + B holds) against voters who voted on page 1 puts page 1 under
+review, not C; a rule whose every field is confirmed is a discrepancy of the form itself,
+reported as such.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ FORM_ERROR = 1e-3
 """Prior probability that the officers' own numbers break one rule of the form."""
 ARITHMETIC = "arithmetic"
 EVIDENCE = "boxes and bubbles"
+PINNED = "two equations"
 CANDIDATES = 8
 """Values per field tried when rules may break (the most probable spellings of its boxes)."""
 
@@ -53,8 +56,9 @@ class DecodedField(msgspec.Struct, frozen=True):
     """Posterior of ``value`` among the readings that satisfy the rules."""
     reason: str = ""
     basis: str = ""
-    """What carried an accepted value: ``arithmetic`` (the form's equations) or ``boxes and
-    bubbles`` (two independent readings agreeing, where no equation checks it)."""
+    """What carried an accepted value: ``arithmetic`` (the form's equations), ``boxes and
+    bubbles`` (two independent readings agreeing, where no equation checks it) or ``two
+    equations`` (a misread the form itself settles, ``_pinned``; ``read`` keeps the boxes)."""
 
 
 class TpsDecoding(msgspec.Struct, frozen=True):
@@ -113,6 +117,13 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     rules = rules_over(set(names))
     best = {n: _number(readings[n]) for n in names}
     broken = violations(best, rules)
+    corrected: dict[str, int] = {}
+    chosen = best
+    if broken:
+        chosen = _search(names, readings, rules, FORM_ERROR)[0][1]
+        if _pinned(best, chosen, rules):
+            corrected = {n: best[n] for n in names if chosen[n] != best[n]}
+            best, broken = chosen, []
     broken_names = {v.rule for v in broken}
     kept = [r for r in rules if r.name not in broken_names]
     combos = _search(names, readings, kept)
@@ -122,7 +133,6 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
     confirmed = {n for n in checked if share[n] >= ACCEPT}
     blamed = {v.rule: [f for f in v.fields if f not in confirmed] for v in broken}
     in_broken = {f for v in broken for f in v.fields}
-    chosen = _search(names, readings, rules, FORM_ERROR)[0][1] if broken else best
     out = {}
     for name in names:
         reading = readings[name]
@@ -160,10 +170,29 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
         elif value != best[name]:
             reason = f"changed from {best[name]} to {value} so that the form adds up"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
+        elif name in corrected:
+            reason = f"the boxes read {corrected[name]}; two equations of the form give {value}"
+            out[name] = DecodedField(name, value, reading.value, True, share[name], reason, PINNED)
         else:
             out[name] = DecodedField(name, value, reading.value, True, share[name], basis=ARITHMETIC)
     discrepancies = [v.explanation for v in broken if not blamed[v.rule]]
     return TpsDecoding(out, [v.explanation for v in broken], not broken, discrepancies)
+
+
+def _pinned(best: dict[str, int], chosen: dict[str, int], rules: Sequence[Rule]) -> bool:
+    """Whether the form itself settles a misread: after the change every rule holds, and each
+    changed number is pinned by two equations in which no other number changed (a cell of
+    page 1's voters' table is both its row's and its column's sum: 137 read where l + p = j and
+    DPT + DPTb + DPK = total both give 127). One equation is not enough: two misreads can make
+    one sum hold (217 received read as 211 made 196 ballots used look like the 190 votes cast)."""
+    changed = {n for n in best if chosen[n] != best[n]}
+    if not changed or violations(chosen, rules):
+        return False
+    pins = {
+        name: [r for r in rules if r.equation and name in r.fields and not (set(r.fields) - {name}) & changed]
+        for name in changed
+    }
+    return all(len(equations) >= 2 for equations in pins.values())
 
 
 def _vouched(name: str, kept: Sequence[Rule], in_broken: set[str]) -> bool:

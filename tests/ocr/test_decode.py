@@ -193,3 +193,70 @@ def test_two_misreads_that_confirm_each_other_are_not_accepted() -> None:
     result = decode([page(1, *(sure(name, values[name]) for name in FIELDS[Page.ADMINISTRASI]))])
     for name in ("pengguna_dpt_l", "pengguna_dptb_l"):
         assert not result.fields[name].accepted, name
+
+
+PAGE_1 = {
+    "pemilih_dpt_l": 96,
+    "pemilih_dpt_p": 113,
+    "pemilih_dpt_j": 209,
+    "pengguna_dpt_l": 84,
+    "pengguna_dpt_p": 98,
+    "pengguna_dpt_j": 182,
+    "pengguna_dptb_l": 4,
+    "pengguna_dptb_p": 4,
+    "pengguna_dptb_j": 8,
+    "pengguna_non_dpt_l": 0,
+    "pengguna_non_dpt_p": 2,
+    "pengguna_non_dpt_j": 2,
+    "pengguna_total_l": 88,
+    "pengguna_total_p": 104,
+    "pengguna_total_j": 192,
+    "surat_suara_diterima": 214,
+    "surat_suara_digunakan": 192,
+    "surat_suara_rusak": 0,
+    "surat_suara_sisa": 22,
+    "disabilitas_l": 0,
+    "disabilitas_p": 0,
+    "disabilitas_j": 0,
+}
+"""A page 1 that adds up: every rule of the form holds."""
+
+
+def page_1(**read: FieldReading) -> PageReading:
+    return page(1, *(read.get(name) or sure(name, PAGE_1[name]) for name in FIELDS[Page.ADMINISTRASI]))
+
+
+def test_a_misread_that_a_row_and_a_column_both_correct_is_accepted_with_the_boxes_kept() -> None:
+    """84 read as 94 (9: 0.7, 8: 0.3): l + p = j gives 84 and so does DPT + DPTb + DPK = total,
+    two equations in which nothing else changed: the form settles it, as a person would."""
+    result = decode([page_1(pengguna_dpt_l=field("pengguna_dpt_l", {0: 1.0}, {9: 0.7, 8: 0.3}, {4: 1.0}))])
+    cell = result.fields["pengguna_dpt_l"]
+    assert (cell.read, cell.value, cell.accepted, cell.basis) == (94, 84, True, "two equations")
+    assert "the boxes read 94" in cell.reason
+    assert result.consistent and result.all_accepted
+
+
+def test_a_misread_only_one_equation_corrects_is_held() -> None:
+    """Unused ballots 22 read as 27 (7: 0.7, 2: 0.3): only received = used + damaged + unused
+    gives 22, so it is a suggestion for a person, not a published number."""
+    result = decode(
+        [page_1(surat_suara_sisa=field("surat_suara_sisa", {0: 1.0}, {2: 1.0}, {7: 0.7, 2: 0.3}))]
+    )
+    cell = result.fields["surat_suara_sisa"]
+    assert (cell.read, cell.value, cell.accepted) == (27, 22, False)
+    assert "22 makes them add up" in cell.reason
+
+
+def test_two_misreads_in_one_equation_are_not_corrected_together() -> None:
+    """84 and 98 read as 94 and 88 keep l + p = j; the columns break. Each changed number shares
+    its row with the other change, so neither is pinned twice: both go to a person."""
+    result = decode(
+        [
+            page_1(
+                pengguna_dpt_l=field("pengguna_dpt_l", {0: 1.0}, {9: 0.7, 8: 0.3}, {4: 1.0}),
+                pengguna_dpt_p=field("pengguna_dpt_p", {0: 1.0}, {8: 0.7, 9: 0.3}, {8: 1.0}),
+            )
+        ]
+    )
+    for name in ("pengguna_dpt_l", "pengguna_dpt_p"):
+        assert not result.fields[name].accepted, name
