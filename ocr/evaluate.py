@@ -227,8 +227,10 @@ def load_page1(path: Path) -> dict[str, dict[str, int]]:
 
 
 def _dpt(row: dict[str, str]) -> int | None:
+    """The TPS's registered DPT from the labels; ``None`` when empty or 0: Sirekap's scrape writes
+    0 where it held no DPT (3404062001001, whose form lists 255), and no TPS registers no voter."""
     raw = (row.get("dpt") or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) or None if raw.isdigit() else None
 
 
 def timed_read(path: Path) -> tuple[Outcome, float]:
