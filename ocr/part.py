@@ -50,6 +50,8 @@ TRIES = 4
 """Spacings whose rows are read, clearest bubbles first, for a pair not found by its boxes."""
 CLEAR_COLUMNS = 2
 """Bubble columns with one clearly blackened bubble a row of boxes needs to be a field."""
+TURNED_AGREE = 2
+"""Pairs whose boxes and bubbles agree a photo turned half round must show to be read so."""
 
 
 class _Row:
@@ -75,16 +77,55 @@ class _Row:
         the weakest of the three)."""
 
 
-def read_part(gray: Gray) -> list[FieldReading] | None:
+class Part(msgspec.Struct, frozen=True):
+    fields: list[FieldReading]
+    rotated: int
+    """Degrees the photo was turned to read it (0 or 180); the quads are in the photo as given."""
+
+
+def read_part(gray: Gray) -> Part | None:
     """The three pairs' fields, or ``None`` when three such rows are not found."""
-    rows = _pairs(gray)
-    return None if rows is None else [row.reading for row in rows]
+    found = _upright(gray)
+    return None if found is None else Part([row.reading for row in found[0]], found[1])
 
 
 def part_boxes(gray: Gray) -> dict[str, tuple[FieldReading, list[Gray]]] | None:
     """Each pair's reading and its three boxes as cut (``training``), or ``None``."""
-    rows = _pairs(gray)
-    return None if rows is None else {row.reading.name: (row.reading, row.images) for row in rows}
+    found = _upright(gray)
+    return None if found is None else {row.reading.name: (row.reading, row.images) for row in found[0]}
+
+
+def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
+    """The pairs' rows of the photo as given or turned half round, whichever reads more pairs
+    whose boxes and bubbles agree (then more clear bubble columns). Upside down, the boxes are
+    found just as well, but the bubbles are above them: read below, the next pair's boxes and
+    bubbles can pass for a number (TPS_222 of c1_page2_crops read 0 for 10, both agreeing)."""
+    given = _pairs(gray)
+    if given is not None and all(row.reading.agreement for row in given):
+        return given, 0
+    turned = _pairs(cv2.rotate(gray, cv2.ROTATE_180))
+    agreeing = [sum(row.reading.agreement for row in rows or ()) for rows in (given, turned)]
+    # Turned round only on clear evidence: an upright photo whose rows were not all found can,
+    # turned, show a stray row of crossed boxes over blackened zeros (TPS_316).
+    if turned is None or agreeing[1] < TURNED_AGREE or agreeing[1] <= agreeing[0]:
+        return None if given is None else (given, 0)
+    rows = turned
+    height, width = gray.shape[:2]
+    back = [
+        _Row(
+            row.target,
+            _renamed(
+                row.reading,
+                row.reading.name,
+                tuple((width - 1 - x, height - 1 - y) for x, y in row.reading.quad),  # type: ignore[arg-type]
+            ),
+            row.clear,
+            row.edges,
+            row.images,
+        )
+        for row in rows
+    ]
+    return back, 180
 
 
 def _pairs(gray: Gray) -> list[_Row] | None:

@@ -64,6 +64,12 @@ def _version() -> str:
     return f"{VERSION}; digits {model().version}"
 
 
+def _part_reading(found: part.Part, clock: _Clock) -> PageReading:
+    return PageReading(
+        Page.PASLON, PART_CONFIDENCE, found.rotated, found.fields, 4, clock.timings, _version()
+    )
+
+
 def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcome:
     """The page placed, straightened and checked; or the refusal (or, for a photo of page 2's
     vote part alone, its reading)."""
@@ -74,9 +80,9 @@ def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcom
     clock.lap("decode")
     if min(gray.shape) < MIN_SIDE:
         # Too small for a whole page; a photo of page 2's vote part alone may still be read.
-        if (part_fields := part.read_part(gray)) is not None:
+        if (found := part.read_part(gray)) is not None:
             clock.lap("part")
-            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, clock.timings, _version())
+            return _part_reading(found, clock)
         small = too_small(gray.shape[1], gray.shape[0])
         return Rejected(small.reason, small.reason.message, small.detail)
     if (problem := quality.lighting(gray)) is not None:
@@ -84,9 +90,9 @@ def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcom
     search = _place(gray, budget_s, clock)
     if search.best is None:
         # No page placed: a photo of page 2's vote part alone is read from its boxes and bubbles.
-        if (part_fields := part.read_part(gray)) is not None:
+        if (found := part.read_part(gray)) is not None:
             clock.lap("part")
-            return PageReading(Page.PASLON, PART_CONFIDENCE, 0, part_fields, 4, clock.timings, _version())
+            return _part_reading(found, clock)
         return _not_found(gray, search, budget_s)
     page, confidence, matrix = search.best
     template = templates()[page]

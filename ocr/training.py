@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import importlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,12 @@ def synthetic_boxes(count: int, seed: int) -> tuple[list[cells.Gray], list[int]]
     images, targets = [], []
     for i in range(count):
         digit = i % 10
-        unused = digit == 0 and rng.random() < 0.5
-        images.append(box_image(None if unused else digit, rng, dash=unused and rng.random() < 0.4))
+        kind = rng.random() if digit == 0 else 1.0
+        # Class 0 is a zero or no digit: a written 0, an X or a dash, or a 0 crossed out.
+        if kind < 0.5:
+            images.append(box_image(None, rng, dash=rng.random() < 0.4))
+        else:
+            images.append(box_image(digit, rng, crossed=kind < 0.7))
         targets.append(digit)
     return images, targets
 
@@ -103,9 +108,12 @@ def _real(handwritten: Path, ds9: Path, rng: np.random.Generator, card: digits.M
     return split
 
 
-def page_crops(folder: Path, page1: Path | None) -> list[tuple[cells.Gray, int]]:
+def page_crops(
+    folder: Path, page1: Path | None, *, votes: bool = True, seen: Callable[[str], bool] = lambda _: True
+) -> list[tuple[cells.Gray, int]]:
     """The boxes the reader itself cuts from the labelled photos of ``folder`` (``images_index.csv``
-    with the vote fields; page 1's fields from ``page1``, read by eye), each box labelled with its
+    with the vote fields unless ``votes`` is false, as for Sirekap's unverified numbers; page 1's
+    fields from ``page1``, read by eye) of the TPS ``seen`` lets in, each box labelled with its
     digit of the known number (a leading position, X or empty, is class 0)."""
     from ocr.evaluate import LABEL_COLUMNS, load_page1
     from ocr.reader import page_boxes
@@ -115,11 +123,13 @@ def page_crops(folder: Path, page1: Path | None) -> list[tuple[cells.Gray, int]]
     with (folder / "images_index.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
+        if not seen(row["kode_tps"]):
+            continue
         cut = page_boxes((folder / "images" / row["file"]).read_bytes())
         if cut is None:
             continue
         truth = {name: row.get(column, "") for name, column in LABEL_COLUMNS.items()}
-        numbers = {n: int(v) for n, v in truth.items() if v.strip().isdigit()}
+        numbers = {n: int(v) for n, v in truth.items() if votes and v.strip().isdigit()}
         numbers |= known_page1.get(row["kode_tps"], {})
         for name, images in cut[1].items():
             if (value := numbers.get(name)) is not None and 0 <= value <= 999:
@@ -238,8 +248,16 @@ def train(
         else _Split([], [], [])
     )
     if data is not None:
-        # Real pages: the 20 TPS of c1_form_images (the unverified ones stay unseen, to measure).
+        # Real pages: the 20 TPS of c1_form_images, and page 1 (read by eye) of four fifths of the
+        # TPS of c1_form_images_unverified (the fifth that card.unseen names stays unseen).
         split.train += page_crops(data / "c1_form_images", page1)
+        if (data / "c1_form_images_unverified").is_dir():
+            split.train += page_crops(
+                data / "c1_form_images_unverified",
+                page1,
+                votes=False,
+                seen=lambda tps: not card.unseen(tps),
+            )
         # Page 2's vote part of four fifths of the 500 TPS of c1_page2_crops (a fifth unseen).
         if (data / "c1_page2_crops").is_dir():
             split.train += part_crops(data / "c1_page2_crops", card)

@@ -135,9 +135,12 @@ def draw_dash(canvas: Canvas, rect: tuple[int, int, int, int], rng: np.random.Ge
     cv2.line(canvas, (x + left, mid - lean), (x + w - right, mid + lean), ink, pen, cv2.LINE_AA)
 
 
-def box_image(digit: int | None, rng: np.random.Generator, *, dash: bool = False) -> npt.NDArray[Any]:
+def box_image(
+    digit: int | None, rng: np.random.Generator, *, dash: bool = False, crossed: bool = False
+) -> npt.NDArray[Any]:
     """A grey crop of one printed box holding ``digit`` (``None``: crossed out, or a dash), like a
-    real crop."""
+    real crop; ``crossed``: the digit written and then crossed out with an X (officers write a 0
+    in an unused box and cross it, which a reader must not take for an 8)."""
     inner = int(rng.integers(34, 60))
     border = max(2, inner // 14)
     pad = int(rng.integers(1, 5))
@@ -152,6 +155,8 @@ def box_image(digit: int | None, rng: np.random.Generator, *, dash: bool = False
         (draw_dash if dash else draw_cross)(canvas, rect, rng, ink)
     else:
         draw_digit(canvas, rect, digit, rng, ink)
+        if crossed:
+            draw_cross(canvas, rect, rng, ink)
     soft = cv2.GaussianBlur(canvas, (3, 3), rng.uniform(0.3, 1.2)) if rng.random() < 0.5 else canvas
     gray = np.asarray(cv2.cvtColor(soft, cv2.COLOR_BGR2GRAY), np.float32)
     noise = rng.normal(0, rng.uniform(1, 8), gray.shape)
