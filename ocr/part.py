@@ -109,23 +109,11 @@ def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
     # turned, show a stray row of crossed boxes over blackened zeros (TPS_316).
     if turned is None or agreeing[1] < TURNED_AGREE or agreeing[1] <= agreeing[0]:
         return None if given is None else (given, 0)
-    rows = turned
     height, width = gray.shape[:2]
-    back = [
-        _Row(
-            row.target,
-            _renamed(
-                row.reading,
-                row.reading.name,
-                tuple((width - 1 - x, height - 1 - y) for x, y in row.reading.quad),  # type: ignore[arg-type]
-            ),
-            row.clear,
-            row.edges,
-            row.images,
-        )
-        for row in rows
-    ]
-    return back, 180
+    for row in turned:
+        quad = tuple((width - 1 - x, height - 1 - y) for x, y in row.reading.quad)
+        row.reading = _renamed(row.reading, row.reading.name, quad)  # type: ignore[arg-type]
+    return turned, 180
 
 
 def _pairs(gray: Gray) -> list[_Row] | None:
