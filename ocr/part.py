@@ -100,10 +100,13 @@ def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
     whose boxes and bubbles agree (then more clear bubble columns). Upside down, the boxes are
     found just as well, but the bubbles are above them: read below, the next pair's boxes and
     bubbles can pass for a number (TPS_222 of c1_page2_crops read 0 for 10, both agreeing)."""
-    given = _pairs(gray)
-    if given is not None and all(row.reading.agreement for row in given):
-        return given, 0
-    turned = _pairs(cv2.rotate(gray, cv2.ROTATE_180))
+    given, boxed = _pairs(gray)
+    # Turned only when the rows found as given do not all agree, or when the photo shows rows of
+    # three boxes but no three pairs were found: a photo without any row of boxes (most photos
+    # refused) is no part turned round, and reading it again would double its cost.
+    if (given is None and not boxed) or (given is not None and all(r.reading.agreement for r in given)):
+        return None if given is None else (given, 0)
+    turned = _pairs(cv2.rotate(gray, cv2.ROTATE_180))[0]
     agreeing = [sum(row.reading.agreement for row in rows or ()) for rows in (given, turned)]
     # Turned round only on clear evidence: an upright photo whose rows were not all found can,
     # turned, show a stray row of crossed boxes over blackened zeros (TPS_316).
@@ -116,8 +119,9 @@ def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
     return turned, 180
 
 
-def _pairs(gray: Gray) -> list[_Row] | None:
-    """The three pairs' rows, their readings named and placed in the photo as given."""
+def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
+    """The three pairs' rows, their readings named and placed in the photo as given (``None``
+    when not found), and whether the photo shows any row of three boxes at all."""
     template = templates()[Page.PASLON]
     factor = HEIGHT / gray.shape[0]
     resized = cv2.resize(
@@ -125,10 +129,11 @@ def _pairs(gray: Gray) -> list[_Row] | None:
     )
     boxes = boxes_in(resized)
     if len(boxes) < 3 or len(boxes) > 400:
-        return None
+        return None, False
+    threes = rows_of_three(boxes)
     rows = [
         row
-        for i, j in rows_of_three(boxes)
+        for i, j in threes
         if (row := _field_row(resized, boxes[[i, j], :2].astype(np.float32), template)) is not None
     ]
     chosen = _three_pairs(rows)
@@ -149,13 +154,13 @@ def _pairs(gray: Gray) -> list[_Row] | None:
         if chosen is None and predicted:
             chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
     if chosen is None:
-        return None
+        return None, bool(threes)
     out = []
     for name, row in zip(PAIRS, chosen, strict=True):
         quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
         named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
         out.append(named)
-    return out
+    return out, True
 
 
 def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
