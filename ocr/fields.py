@@ -174,15 +174,18 @@ def _bubble_rows(
     if len(centres) < 6:
         return moved
     ys = np.array(centres)
-    best = (-1, pitch, 1e9, 0.0)
-    for stretch in np.linspace(*pitch_range, 49):
-        step = pitch * stretch
-        for offset in np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5):
-            places = first_y + offset + side / 2 + step * np.arange(count)
-            hits = int((np.abs(ys[:, None] - places[None, :]).min(axis=1) < 0.15 * step).sum())
-            if hits > best[0] or (hits == best[0] and abs(stretch - 1) + abs(offset) / pitch < best[2]):
-                best = (hits, step, abs(stretch - 1) + abs(offset) / pitch, offset)
-    _, step, _, offset = best
+    # Every stretch (rows of the grid) and offset (columns) at once: a ring hits a place when
+    # it is within 0.15 of a pitch of the nearest of the evenly spaced places.
+    stretches = np.linspace(*pitch_range, 49)
+    steps = (pitch * stretches)[:, None, None]
+    offsets = np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5)
+    base = ((first_y + offsets) + side / 2)[None, :, None]
+    nearest = np.clip(np.rint((ys - base) / steps), 0, count - 1)
+    hits = (np.abs(ys - (base + steps * nearest)) < 0.15 * steps).sum(axis=2)
+    # The most hits; of those, the least moved from the blank form (the first where equal).
+    moved_by = np.abs(stretches - 1)[:, None] + np.abs(offsets)[None, :] / pitch
+    chosen = np.unravel_index(np.argmin(np.where(hits == hits.max(), moved_by, np.inf)), hits.shape)
+    step, offset = float(steps[chosen[0], 0, 0]), float(offsets[chosen[1]])
     return [
         [(x, round(first_y + offset + step * k), w, h) for k, (x, _, w, h) in enumerate(column)]
         for column in moved

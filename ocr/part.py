@@ -32,6 +32,10 @@ SCALE = 0.75
 """Pixels per template pixel of the field's straightened neighbourhood, as ``reader.SCALE``."""
 MAX_TURN = 0.3
 """Radians a row may lean."""
+WIDEST_BOX = 1.7
+"""Width over height a digit box may have where no square boxes make the pairs: the blank form's
+are square, but some printings' are a third wider than tall (TPS_003, _090 and _092 of
+c1_page2_crops, refused before as no form)."""
 PAIR_GAP = (4.5, 8.5)
 """Rows of two pairs are this many box pitches apart (507 template pixels on the blank form,
 about 460 on a printing with shorter tally tables)."""
@@ -127,14 +131,35 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     resized = cv2.resize(
         gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     )
-    boxes = boxes_in(resized)
+    square = boxes_in(resized)
+    chosen, boxed = _search(resized, square, template)
+    if chosen is None:
+        # Boxes wider than tall only when square ones make no pairs: a tally grid's cells are
+        # as wide, and where the boxes are square its rows pass for pairs (TPS_019 read 0, 0, 0).
+        wide = boxes_in(resized, widest=WIDEST_BOX)
+        if len(wide) > len(square):
+            chosen, more = _search(resized, wide, template)
+            boxed = boxed or more
+    if chosen is None:
+        return None, boxed
+    out = []
+    for name, row in zip(PAIRS, chosen, strict=True):
+        quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
+        named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
+        out.append(named)
+    return out, True
+
+
+def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate) -> tuple[list[_Row] | None, bool]:
+    """The three pairs' rows placed by ``boxes`` (or ``None``), and whether any three of the
+    boxes make a row."""
     if len(boxes) < 3 or len(boxes) > 400:
         return None, False
     threes = rows_of_three(boxes)
     rows = [
         row
         for i, j in threes
-        if (row := _field_row(resized, boxes[[i, j], :2].astype(np.float32), template)) is not None
+        if (row := _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)) is not None
     ]
     chosen = _three_pairs(rows)
     if chosen is None:
@@ -142,25 +167,18 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
         rows += [
             row
             for target in _rows_of_two(boxes)
-            if (row := _field_row(resized, target, template)) is not None and _plausible(row)
+            if (row := _field_row(photo, target, template)) is not None and _plausible(row)
         ]
         chosen = _three_pairs(rows)
     if chosen is None:
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
         # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
-        predicted = _predicted(resized, rows, template)
+        predicted = _predicted(photo, rows, template)
         chosen = _three_pairs(rows + predicted)
         if chosen is None and predicted:
-            chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
-    if chosen is None:
-        return None, bool(threes)
-    out = []
-    for name, row in zip(PAIRS, chosen, strict=True):
-        quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
-        named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
-        out.append(named)
-    return out, True
+            chosen = _three_pairs(rows + predicted + _predicted(photo, predicted, template))
+    return chosen, bool(threes)
 
 
 def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:

@@ -61,25 +61,26 @@ class Registered:
     inliers: int
 
 
-def boxes_in(gray: Gray) -> npt.NDArray[Any]:
+def boxes_in(gray: Gray, *, widest: float = 1.33) -> npt.NDArray[Any]:
     """Centres and sides (x, y, side) of square holes the size of a digit box.
 
     Only (nearly) straight horizontal and vertical strokes are kept first, so a digit or an X
     written across a box does not break its outline into pieces. The search runs twice: on the
     thresholded photo, and with its strokes thickened, because on a curled page a box's edges
     lean a few degrees and a one-pixel line does not survive a straight opening (while
-    thickening closes the boxes whose digits touch their borders).
+    thickening closes the boxes whose digits touch their borders). ``widest`` is the largest
+    width over height a box may have.
     """
     binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
     found: list[tuple[float, float, float]] = []
     for strokes in (binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))):
-        for cx, cy, side in _holes(strokes):
+        for cx, cy, side in _holes(strokes, widest):
             if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
                 found.append((cx, cy, side))
     return np.array(found, np.float32).reshape(-1, 3)
 
 
-def _holes(binary: Gray) -> list[tuple[float, float, float]]:
+def _holes(binary: Gray, widest: float) -> list[tuple[float, float, float]]:
     h, w = binary.shape
     run = max(5, round(0.018 * max(h, w)))
     across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
@@ -92,7 +93,7 @@ def _holes(binary: Gray) -> list[tuple[float, float, float]]:
     found: list[tuple[float, float, float]] = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         x, y, bw, bh = cv2.boundingRect(contour)
-        if parent < 0 or not (lo <= bw <= hi and lo <= bh <= hi and 0.75 < bw / bh < 1.33):
+        if parent < 0 or not (lo <= bw <= hi and lo <= bh <= hi and 0.75 < bw / bh < widest):
             continue
         if cv2.contourArea(contour) < 0.6 * bw * bh:
             continue
