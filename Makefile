@@ -33,8 +33,11 @@ lint: setup
 	$(BIN)/ruff format --check service ocr tests
 	$(BIN)/mypy
 
+# Three processes (tests/conftest.py keeps their Redis keys apart), then the tests marked serial:
+# schemathesis fuzzes only a few operations inside a pytest-xdist process.
 test: services lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadscope -m "not serial"
+	$(BIN)/pytest -m serial
 
 # Fault scenarios against a PostgreSQL, Redis and photo store of its own (tests/chaos); JSON summary.
 # Also part of `make test` (tests/chaos/test_chaos.py).

@@ -34,8 +34,11 @@ from tests.registry_files import kpu_registry
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-BASE = Settings.from_env()
 RUN_ID = uuid.uuid4().hex[:8]
+# Each test process (pytest-xdist runs several) keeps its queues, caches and counters apart in the
+# one Redis; a test that needs its own prefix still sets one.
+os.environ["REKAP_REDIS_PREFIX"] = f"test-{RUN_ID}"
+BASE = Settings.from_env()
 FORMS = REPO.parent / "shared" / "forms" / "c-hasil-ppwp-2024"
 
 
