@@ -181,7 +181,9 @@ def _bubble_rows(
     offsets = np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5)
     if len(centres) < RINGS_TO_COUNT:
         # Rings too faint to be found one by one: fitted to the columns' darkness instead.
-        fitted = _fit_to_darkness(page, moved, (top, bottom), side, pitch * stretches, offsets)
+        fitted = _fit_to_darkness(
+            page, moved, (top, bottom), side, (pitch * stretches, offsets), np.array(centres)
+        )
         if fitted is None:
             return moved
         step, offset = fitted
@@ -217,12 +219,14 @@ def _fit_to_darkness(
     columns: list[list[Rect]],
     span: tuple[int, int],
     side: int,
-    steps: npt.NDArray[np.float64],
-    offsets: npt.NDArray[np.float64],
+    tried: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    rings: npt.NDArray[np.float64],
 ) -> tuple[float, float] | None:
-    """The step and offset whose bubble places are darkest against the gaps between them, in
-    the columns' darkness summed across their width (each column's blackened bubble clipped to
-    its printed rings' darkness, so that it does not decide the fit alone)."""
+    """Of the steps and offsets ``tried``, of those that put the most of the few ``rings`` found
+    on bubbles, the one whose bubble places are darkest against the gaps between them, in the
+    columns' darkness summed across their width (each column's blackened bubble clipped to its
+    printed rings' darkness, so that it does not decide the fit alone)."""
+    steps, offsets = tried
     top, bottom = span
     profile = np.zeros(bottom - top, np.float64)
     for column in columns:
@@ -240,6 +244,10 @@ def _fit_to_darkness(
     centres = first_y + offsets[None, :, None] + steps[:, None, None] * k
     gaps = centres[:, :, :-1] + steps[:, None, None] / 2
     score = np.interp(centres, rows, profile).mean(axis=2) - np.interp(gaps, rows, profile).mean(axis=2)
+    if len(rings):
+        near = np.abs(rings[None, None, :, None] - centres[:, :, None, :]).min(axis=3)
+        hits = (near < 0.15 * steps[:, None, None]).sum(axis=2)
+        score = np.where(hits == hits.max(), score, -np.inf)
     best = np.unravel_index(np.argmax(score), score.shape)
     return float(steps[best[0]]), float(offsets[best[1]])
 
