@@ -164,7 +164,9 @@ def _bubble_rows(
     side = moved[0][0][3]
     top, bottom = max(0, int(first_y - pitch)), min(page.shape[0], int(first_y + pitch * (count + 1)))
     centres: list[float] = []
+    across: list[list[tuple[float, float]]] = []
     for column in moved:
+        across.append([])
         x, _, w, _ = column[0]
         left, right = max(0, x - w // 3), min(page.shape[1], x + w + w // 3)
         strip = page[top:bottom, left:right]
@@ -177,6 +179,7 @@ def _bubble_rows(
             bw, bh = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
             if 0.6 * side <= bw <= 1.5 * side and 0.6 * side <= bh <= 1.5 * side:
                 centres.append(top + float(found[k][1]))
+                across[-1].append((top + float(found[k][1]), left + float(found[k][0])))
     stretches = np.linspace(*pitch_range, 49)
     offsets = np.arange(-pitch / 2, pitch / 2 + 0.25, 0.5)
     if len(centres) < RINGS_TO_COUNT:
@@ -209,10 +212,28 @@ def _bubble_rows(
     chosen = np.unravel_index(np.argmin(np.where(hits == hits.max(), moved_by, np.inf)), hits.shape)
     step, offset = float(steps[chosen[0], 0, 0]), float(offsets[chosen[1]])
     step, offset = _refined(ys, first_y + side / 2, count, step, offset)
-    return [
+    placed = [
         [(x, round(first_y + offset + step * k), w, h) for k, (x, _, w, h) in enumerate(column)]
         for column in moved
     ]
+    return [_leaning(column, rings, step) for column, rings in zip(placed, across, strict=True)]
+
+
+def _leaning(column: list[Rect], rings: list[tuple[float, float]], step: float) -> list[Rect]:
+    """A column's places moved sideways onto its rings (a line fitted by least squares to the
+    rings' centres across, by place) where at least four places have a ring: a photo taken at a
+    slant leans the columns (TPS_123 of c1_page2_crops, its 8 beside the place)."""
+    if len(rings) < 4:
+        return column
+    ys = np.array([y for y, _ in rings])
+    xs = np.array([x for _, x in rings])
+    places = np.array([y + h / 2 for _, y, _, h in column])
+    k = np.abs(ys[:, None] - places[None, :]).argmin(axis=1)
+    near = np.abs(ys - places[k]) < 0.3 * step
+    if len(np.unique(k[near])) < 4:
+        return column
+    slope, intercept = np.polyfit(k[near], xs[near], 1)
+    return [(round(intercept + slope * i - w / 2), y, w, h) for i, (_, y, w, h) in enumerate(column)]
 
 
 def _refined(

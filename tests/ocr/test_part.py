@@ -116,16 +116,18 @@ def test_a_part_photographed_upside_down_is_read_turned_round() -> None:
 
 def test_faint_bubbles_and_wide_boxes_of_real_crops_are_read() -> None:
     """Real crops of c1_page2_crops: bubbles too faint to find ring by ring (TPS_322, _109, _455
-    and _487 were read a digit too low) are fitted to the columns' darkness, among the fits that
-    put the most rings found on bubbles; rings found are fitted by least squares (TPS_115's 9 lay
-    between two places); boxes a third wider than tall (TPS_092) are found when no square ones
-    make the pairs."""
+        and _487 were read a digit too low) are fitted to the columns' darkness, among the fits that
+        put the most rings found on bubbles; rings found are fitted by least squares (TPS_115's 9 lay
+        between two places) and each column's places follow its rings sideways (TPS_048, photographed
+    at a slant, had its 8 beside the place); boxes a third wider than tall (TPS_092) are found when no square ones
+        make the pairs."""
     folder = shared("c1_page2_crops/images")
     expected = {
         "TPS_322": {"suara_paslon_3": [0, 8, 2]},
         "TPS_109": {"suara_paslon_3": [0, 6, 8]},
         "TPS_455": {"suara_paslon_3": [0, 8, 1]},
         "TPS_115": {"suara_paslon_2": [0, 9, 0]},
+        "TPS_048": {"suara_paslon_2": [0, 8, 5]},
         "TPS_487": {"suara_paslon_1": [0, 1, 3], "suara_paslon_2": [1, 4, 5]},
         "TPS_092": {"suara_paslon_1": [0, 1, 2], "suara_paslon_2": [1, 4, 0], "suara_paslon_3": [0, 4, 2]},
     }
