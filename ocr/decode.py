@@ -41,6 +41,7 @@ FORM_ERROR = 1e-3
 ARITHMETIC = "arithmetic"
 EVIDENCE = "boxes and bubbles"
 PINNED = "two equations"
+NO_EQUATION = "tidak ada persamaan formulir yang dapat memeriksa angka ini"
 CANDIDATES = 8
 """Values per field tried when rules may break (the most probable spellings of its boxes)."""
 
@@ -142,16 +143,16 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
             reason = f"kotak angka {differ[0]}, bulatan {differ[1]}"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif against:
-            reason = "the numbers as read do not add up: " + "; ".join(v.explanation for v in against)
+            reason = "angka yang terbaca tidak cocok: " + "; ".join(v.keterangan for v in against)
             if value != best[name]:
-                reason += f"; {value} makes them add up (the boxes read {best[name]})"
+                reason += f"; {value} membuatnya cocok (kotak angka terbaca {best[name]})"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif (touched := [v for v in broken if name in v.fields]) and not _vouched(name, kept, in_broken):
             # Confirmed by another equation, but in a rule that does not hold, and that equation
             # holds other numbers of broken rules: two misreads can confirm each other (81 + 7
             # read for 84 + 4 keeps a column's sum), so a person looks.
-            reason = "confirmed by another equation, but in one that does not hold: " + "; ".join(
-                v.explanation for v in touched
+            reason = "dikuatkan persamaan lain, tetapi ikut dalam aturan yang tidak terpenuhi: " + "; ".join(
+                v.keterangan for v in touched
             )
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif name not in checked and reading.agreement:
@@ -159,19 +160,19 @@ def decode(pages: Iterable[PageReading]) -> TpsDecoding:
             # bubbles (a photo of page 2's part alone, or pages missing).
             out[name] = DecodedField(name, value, reading.value, True, reading.confidence, basis=EVIDENCE)
         elif name not in checked:
-            reason = "no equation could check this number"
+            reason = NO_EQUATION
             out[name] = DecodedField(name, value, reading.value, False, reading.confidence, reason)
         elif share[name] < ACCEPT:
             rivals = sorted({c[name] for _, c in combos[:5]} - {best[name]})
-            reason = f"readings that add up disagree: {best[name]} or {', '.join(map(str, rivals))}"
+            reason = f"bacaan yang sama-sama cocok berbeda: {best[name]} atau {', '.join(map(str, rivals))}"
             out[name] = DecodedField(
-                name, value, reading.value, False, share[name], reason if rivals else "unclear reading"
+                name, value, reading.value, False, share[name], reason if rivals else "bacaan tidak jelas"
             )
         elif value != best[name]:
-            reason = f"changed from {best[name]} to {value} so that the form adds up"
+            reason = f"diubah dari {best[name]} menjadi {value} agar angka formulir cocok"
             out[name] = DecodedField(name, value, reading.value, False, share[name], reason)
         elif name in corrected:
-            reason = f"the boxes read {corrected[name]}; two equations of the form give {value}"
+            reason = f"kotak angka terbaca {corrected[name]}; dua persamaan formulir memberi {value}"
             out[name] = DecodedField(name, value, reading.value, True, share[name], reason, PINNED)
         else:
             out[name] = DecodedField(name, value, reading.value, True, share[name], basis=ARITHMETIC)

@@ -117,6 +117,18 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
         return self.relation is Relation.EQUAL
 
 
+_SPOKEN = {
+    "pemilih_dpt": "pemilih DPT",
+    "pengguna_dpt": "pengguna hak pilih DPT",
+    "pengguna_dptb": "pengguna hak pilih DPTb",
+    "pengguna_non_dpt": "pengguna hak pilih DPK",
+    "pengguna_total": "jumlah pengguna hak pilih",
+    "disabilitas": "pemilih disabilitas",
+}
+"""A row of page 1 as an officer says it (the rules' ``keterangan``)."""
+_SEX = {"l": "laki-laki", "p": "perempuan", "j": "jumlah"}
+
+
 def _rules() -> tuple[Rule, ...]:
     rules: list[Rule] = []
     for stem in (
@@ -135,7 +147,7 @@ def _rules() -> tuple[Rule, ...]:
                 left=(both,),
                 right=(men, women),
                 explanation=f"{both} must equal {men} + {women}",
-                keterangan=f"jumlah ({both}) harus sama dengan laki-laki + perempuan",
+                keterangan=f"{_SPOKEN[stem]}: jumlah harus sama dengan laki-laki + perempuan",
             )
         )
     for suffix in ("l", "p", "j"):
@@ -148,7 +160,9 @@ def _rules() -> tuple[Rule, ...]:
                 left=(total,),
                 right=parts,
                 explanation=f"{total} must equal DPT + DPTb + DPK voters",
-                keterangan=f"{total} harus sama dengan pengguna DPT + DPTb + DPK",
+                keterangan=(
+                    f"jumlah pengguna hak pilih ({_SEX[suffix]}) harus sama dengan pengguna DPT + DPTb + DPK"
+                ),
             )
         )
     rules += [
@@ -275,6 +289,8 @@ class Violation(msgspec.Struct, frozen=True):
     left: int
     right: int
     fields: tuple[str, ...]
+    keterangan: str = ""
+    """The explanation in Indonesian, for the people who read it."""
 
 
 def _sides(rule: Rule, values: Mapping[str, int]) -> tuple[int, int]:
@@ -319,7 +335,7 @@ def violations(values: Mapping[str, int], rules: Sequence[Rule] = RULES) -> list
     for rule in rules:
         if holds(rule, values) is False:
             left, right = _sides(rule, values)
-            out.append(Violation(rule.name, rule.explanation, left, right, rule.fields))
+            out.append(Violation(rule.name, rule.explanation, left, right, rule.fields, rule.keterangan))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocr.decode import decode, value_probability
+from ocr.decode import NO_EQUATION, decode, value_probability
 from ocr.form import FIELDS, Page
 from ocr.reading import Alternative, FieldReading, PageReading
 
@@ -63,8 +63,8 @@ def test_a_reading_that_does_not_add_up_takes_the_consistent_alternative_but_is_
     paslon_1 = result.fields["suara_paslon_1"]
     assert not result.consistent
     assert paslon_1.read == 652 and paslon_1.value == 152 and not paslon_1.accepted
-    assert "152 makes them add up" in paslon_1.reason
-    assert "IV.1 + IV.2 + IV.3" in paslon_1.reason
+    assert "152 membuatnya cocok" in paslon_1.reason
+    assert "suara paslon 1 + 2 + 3" in paslon_1.reason
     assert result.fields["suara_tidak_sah"].accepted, (
         "a field no broken rule touches is still judged on its own"
     )
@@ -91,7 +91,7 @@ def test_two_close_consistent_readings_are_not_accepted() -> None:
     assert result.consistent, "the best reading adds up"
     paslon_1 = result.fields["suara_paslon_1"]
     assert not paslon_1.accepted
-    assert "152 or 652" in paslon_1.reason
+    assert "152 atau 652" in paslon_1.reason
     assert 0.5 < paslon_1.confidence < 0.97
     assert result.fields["suara_paslon_2"].accepted
 
@@ -101,7 +101,7 @@ def test_a_page_alone_is_never_accepted() -> None:
         [page(2, sure("suara_paslon_1", 152), sure("suara_paslon_2", 80), sure("suara_paslon_3", 20))]
     )
     assert not any(f.accepted for f in result.fields.values())
-    assert result.fields["suara_paslon_1"].reason == "no equation could check this number"
+    assert result.fields["suara_paslon_1"].reason == NO_EQUATION
 
 
 def test_empty_boxes_count_as_zero() -> None:
@@ -143,7 +143,7 @@ def test_a_page_that_cannot_add_up_does_not_stop_the_others_from_being_decoded()
     )
     tidak_sah = result.fields["suara_tidak_sah"]
     assert tidak_sah.read == 12 and tidak_sah.value == 10
-    assert not tidak_sah.accepted and "10 makes them add up" in tidak_sah.reason
+    assert not tidak_sah.accepted and "10 membuatnya cocok" in tidak_sah.reason
     assert "pemilih_dpt_j must equal pemilih_dpt_l + pemilih_dpt_p" in result.violations
 
 
@@ -160,7 +160,7 @@ def test_a_value_needing_an_unlisted_digit_is_left_as_read_and_the_form_flagged(
     assert not any(result.fields[n].accepted for n in FIELDS[Page.PASLON])
     # A is confirmed by C = A + B, whose other numbers no broken rule touches: the pairs are blamed.
     assert result.fields["suara_sah"].accepted
-    assert "do not add up" in result.fields["suara_paslon_1"].reason
+    assert "tidak cocok" in result.fields["suara_paslon_1"].reason
 
 
 PAGE_1 = {
@@ -209,7 +209,7 @@ def test_a_misread_that_a_row_and_a_column_both_correct_is_accepted_with_the_box
     result = decode([page_1(pengguna_dpt_l=field("pengguna_dpt_l", {0: 1.0}, {9: 0.7, 8: 0.3}, {4: 1.0}))])
     cell = result.fields["pengguna_dpt_l"]
     assert (cell.read, cell.value, cell.accepted, cell.basis) == (94, 84, True, "two equations")
-    assert "the boxes read 94" in cell.reason
+    assert "kotak angka terbaca 94" in cell.reason
     assert result.consistent and result.all_accepted
 
 
@@ -221,7 +221,7 @@ def test_a_misread_only_one_equation_corrects_is_held() -> None:
     )
     cell = result.fields["surat_suara_sisa"]
     assert (cell.read, cell.value, cell.accepted) == (27, 22, False)
-    assert "22 makes them add up" in cell.reason
+    assert "22 membuatnya cocok" in cell.reason
 
 
 def test_two_misreads_in_one_equation_are_not_corrected_together() -> None:
