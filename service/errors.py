@@ -1,5 +1,7 @@
 """Expected failures, each a named type whose message is written for the person who must act.
 
+``message`` is in Bahasa Indonesia, for the KPPS or officer who reads it (form labels for fields,
+times in WIB); ``detail``, when given, says the same in English for operators and the logs.
 HTTP status codes are assigned in one place, ``service.http.errors``; nothing here knows HTTP.
 """
 
@@ -9,9 +11,10 @@ from __future__ import annotations
 class RekapError(Exception):
     """Base of every expected failure."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
 
 
 class InvalidInput(RekapError):
@@ -50,8 +53,8 @@ class MigrationError(RekapError):
 class PhotoRejected(RekapError):
     """An upload that is not a usable photo; ``reason`` says why (``ocr.Retake``)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, message: str, detail: str | None = None) -> None:
+        super().__init__(message, detail)
         self.reason = reason
 
 
@@ -62,6 +65,6 @@ class StorageFull(RekapError):
 class TooManyAttempts(RekapError):
     """Too many failed logins (or requests) in a short time; try again after ``retry_after`` s."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(message, detail)
         self.retry_after = retry_after

@@ -50,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_bad_lines(rejected.report)
         print(f"rekap: {rejected.message}", file=sys.stderr)
         return 1
-    except (RekapError, SettingsError) as error:
+    except RekapError as error:
+        print(f"rekap: {error.detail or error.message}", file=sys.stderr)  # operators read English
+        return 1
+    except SettingsError as error:
         print(f"rekap: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,13 +11,13 @@ from service.errors import AuthenticationFailed
 from service.users import store
 from service.users.model import User
 
-LOG_IN_FIRST = "Silakan masuk dulu: kirim header 'Authorization: Bearer <token>'."
+LOG_IN_FIRST = "Silakan masuk dulu dengan nama pengguna dan kata sandi Anda."
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed(LOG_IN_FIRST)
+        raise AuthenticationFailed(LOG_IN_FIRST, detail="no 'Authorization: Bearer <token>' header")
     return token.strip()
 
 

@@ -63,7 +63,8 @@ class JsonTooDeep(InvalidInput):
     def __init__(self) -> None:
         super().__init__(
             f"Isi permintaan (JSON) bersarang terlalu dalam: paling dalam {MAX_JSON_DEPTH} tingkat. "
-            "Kirim data dengan bentuk yang dijelaskan di /schema."
+            "Kirim data dengan bentuk yang dijelaskan di /schema.",
+            detail=f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
         )
 
 
@@ -73,7 +74,8 @@ class BodyTooSlow(RekapError):
     def __init__(self) -> None:
         super().__init__(
             "Data permintaan datang terlalu lambat atau terhenti, jadi koneksi diputus. "
-            "Periksa sinyal internet lalu kirim ulang."
+            "Periksa sinyal internet lalu kirim ulang.",
+            detail="the request body stopped arriving or arrived too slowly; the connection was closed",
         )
 
 

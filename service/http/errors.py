@@ -1,4 +1,8 @@
-"""The one place where failures become HTTP responses: a status and a message for the person acting."""
+"""The one place where failures become HTTP responses: a status and a message for the person acting.
+
+``message`` is Bahasa Indonesia, for the KPPS or officer who reads it; ``detail`` says it in
+English for operators, and is logged. Litestar's own refusals (an unknown address, a wrong
+method, a body that is not JSON) are worded here too, from their status."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from service.errors import (
     TooManyAttempts,
 )
 from service.http.bodies import MULTIPART_ROOM, PHOTO_ROUTE, BodyTooSlow, size_text
+from service.web.labels import label
 from service.web.pages import wants_page
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,9 @@ RETRY_AFTER_S = 5
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     error: str
     message: str
+    """For the person acting, in Bahasa Indonesia."""
+    detail: str | None = None
+    """The same in English, for operators and the logs (omitted when there is nothing to add)."""
     reason: str | None = None
     """For a rejected photo: the machine-readable reason (``not_an_image``, ``damaged``, ...)."""
     details: list[dict[str, object]] | None = None
@@ -97,26 +105,86 @@ def _respond(
     return Response(body, status_code=status, headers=headers)
 
 
+def _logged(request: Request[Any, Any, Any], status: int, body: ErrorBody) -> ErrorBody:
+    log.info(
+        "%s %s: %s %s: %s", request.method, request.url.path, status, body.error, body.detail or body.message
+    )
+    return body
+
+
+OUTAGE = "rekap sedang tidak dapat menghubungi basis data atau cache-nya. Tunggu sebentar, lalu coba lagi."
+"""What people are told of an outage whose own words are for operators (an English message)."""
+
+
 def rekap_error(request: Request[Any, Any, Any], exc: RekapError) -> Response[Any]:
+    message, detail = exc.message, exc.detail
+    if isinstance(exc, (DependencyUnavailable, MigrationError)) and detail is None:
+        message, detail = OUTAGE, exc.message  # raised by the database's adapters, for operators
     body = ErrorBody(
         error=type(exc).__name__,
-        message=exc.message,
+        message=message,
+        detail=detail,
         reason=exc.reason if isinstance(exc, PhotoRejected) else None,
     )
+    _logged(request, _status(exc), body)
     retry_after = exc.retry_after if isinstance(exc, TooManyAttempts) else None
     return _respond(request, _status(exc), body, retry_after)
 
 
 _TOO_LONG = re.compile(r"Expected `(str|object|array)` of length <= (\d+)")
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
+_WRONG_TYPE = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+_KINDS = {
+    "int": "bilangan bulat",
+    "float": "angka",
+    "str": "teks",
+    "bool": "true atau false",
+    "object": "objek JSON {...}",
+    "array": "daftar JSON [...]",
+    "null": "null",
+}
+WHOLE_BODY = "data"
+"""Litestar's key for the body as a whole (its own fields are named by their keys)."""
+_KEYS = {
+    "username": "nama pengguna",
+    "password": "kata sandi",
+    "reason": "alasan",
+    "minutes": "lama (menit)",
+    "page": "halaman",
+    "limit": "jumlah",
+    "numbers": "angka",
+    "children": "angka per wilayah",
+}
+"""What the pages call the fields of rekap's requests that are no field of the form."""
+
+
+def _field(key: str) -> str:
+    """A request's field as the officer knows it, with the key the request names it by."""
+    return f"{_KEYS[key]} ('{key}')" if key in _KEYS else label(key)
+
+
+def _where(key: str) -> str:
+    name = key.removesuffix("[...]")
+    return "Isi permintaan" if name in ("", WHOLE_BODY) else f"Isian {_field(name)}"
 
 
 def _invalid(details: list[dict[str, object]]) -> str:
     """What a request that does not fit its schema gets told, first what is too long (a text, a
-    list): msgspec's own words stay in ``details``."""
+    list), then a missing or mistyped field: msgspec's own words stay in ``details``."""
     for detail in details:
         if found := _TOO_LONG.match(str(detail.get("message", ""))):
             unit = "karakter" if found[1] == "str" else "isian"
-            return f"Isian '{detail.get('key', '')}' terlalu panjang: paling banyak {found[2]} {unit}."
+            name = _field(str(detail.get("key", "")))
+            return f"Isian {name} terlalu panjang: paling banyak {found[2]} {unit}."
+    for detail in details:
+        text, key = str(detail.get("message", "")), str(detail.get("key", ""))
+        if found := _MISSING.match(text):
+            return f"Isian {_field(found[1])} wajib dikirim, tetapi tidak ada. Lengkapi lalu kirim lagi."
+        if text == f"'{WHOLE_BODY}'":
+            return "Isi permintaan kosong: kirim datanya dalam bentuk JSON (lihat /schema)."
+        if (found := _WRONG_TYPE.match(text)) and found[1] in _KINDS:
+            got = _KINDS.get(found[2], found[2])
+            return f"{_where(key)} harus berupa {_KINDS[found[1]]}, bukan {got}."
     return "Isi permintaan tidak sesuai bentuk yang diharapkan (lihat 'details' dan /schema)."
 
 
@@ -131,21 +199,50 @@ def _too_large(request: Request[Any, Any, Any]) -> ErrorBody:
             f"Foto terlalu besar (paling besar {size_text(limit - MULTIPART_ROOM)}). "
             "Gunakan pengaturan kamera biasa lalu foto ulang."
         )
-        return ErrorBody(error="PhotoRejected", message=message, reason="too_large")
+        detail = f"the photo is larger than {size_text(limit - MULTIPART_ROOM)}"
+        return ErrorBody(error="PhotoRejected", message=message, detail=detail, reason="too_large")
     largest = f" (paling besar {size_text(limit)})" if limit else ""
     return ErrorBody(error="RequestTooLarge", message=f"Isi permintaan terlalu besar{largest}.")
 
 
+_BY_STATUS = {
+    400: "Permintaan tidak dapat dibaca: bentuknya tidak sesuai (lihat /schema).",
+    401: "Silakan masuk dulu.",
+    403: "Akun ini tidak diizinkan melakukan hal ini.",
+    404: "Alamat ini tidak ada di rekap. Periksa alamat yang diketik, atau mulai dari halaman /hasil.",
+    406: "rekap tidak dapat menjawab dalam bentuk yang diminta (header Accept).",
+    415: "Jenis isi permintaan tidak diterima di alamat ini (lihat header Content-Type dan /schema).",
+    429: "Terlalu banyak permintaan. Tunggu sebentar, lalu coba lagi.",
+    500: "Terjadi kesalahan di rekap saat menjawab permintaan ini. Coba lagi nanti.",
+    503: "rekap sedang tidak dapat menjawab. Tunggu sebentar, lalu coba lagi.",
+}
+"""What Litestar's own refusals say, by status (its words go to ``detail``)."""
+
+
+def _http_message(request: Request[Any, Any, Any], exc: HTTPException) -> str:
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("allow", "")
+        usable = ", ".join(m.strip() for m in allowed.split(",") if m.strip() not in ("", "OPTIONS"))
+        also = f"; yang dapat dipakai: {usable}" if usable else ""
+        return f"Alamat ini tidak menerima permintaan {request.method}{also}."
+    if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
+        return "Isi permintaan bukan JSON yang benar (rusak atau terpotong). Periksa datanya lalu kirim lagi."
+    return _BY_STATUS.get(exc.status_code, f"Permintaan tidak dapat dipenuhi (kode {exc.status_code}).")
+
+
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 413:
-        return _respond(request, 413, _too_large(request))
+        return _respond(request, 413, _logged(request, 413, _too_large(request)))
+    detail = str(exc.detail)
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         details: list[dict[str, object]] = [
             dict(e) if isinstance(e, dict) else {"message": str(e)} for e in exc.extra
         ]
-        body = ErrorBody(error=type(exc).__name__, message=_invalid(details), details=details)
-        return _respond(request, exc.status_code, body)
-    return _respond(request, exc.status_code, ErrorBody(error=type(exc).__name__, message=str(exc.detail)))
+        message = _invalid(details)
+        body = ErrorBody(error=type(exc).__name__, message=message, detail=detail, details=details)
+    else:
+        body = ErrorBody(error=type(exc).__name__, message=_http_message(request, exc), detail=detail)
+    return _respond(request, exc.status_code, _logged(request, exc.status_code, body))
 
 
 def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -155,7 +252,8 @@ def dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response
         503,
         ErrorBody(
             error="DependencyUnavailable",
-            message="rekap cannot reach its database or cache right now; try again shortly",
+            message=OUTAGE,
+            detail="rekap cannot reach its database or cache right now; try again shortly",
         ),
     )
 
@@ -164,8 +262,13 @@ def unstorable_text(
     request: Request[Any, Any, Any], exc: asyncpg.CharacterNotInRepertoireError
 ) -> Response[Any]:
     """PostgreSQL keeps no NUL character in text: the sender's input, whatever field held it."""
-    message = "the request holds a NUL character (\\u0000), which no text in rekap may contain; remove it"
-    return _respond(request, 400, ErrorBody(error="InvalidInput", message=message))
+    body = ErrorBody(
+        error="InvalidInput",
+        message="Isi permintaan memuat karakter NUL (\\u0000), yang tidak boleh ada di teks mana pun. "
+        "Hapus karakter itu lalu kirim lagi.",
+        detail="the request holds a NUL character (\\u0000), which no text in rekap may contain; remove it",
+    )
+    return _respond(request, 400, _logged(request, 400, body))
 
 
 CONNECTION_LOST = "rekap.database_connection_lost"
@@ -180,8 +283,12 @@ def database_interface_error(request: Request[Any, Any, Any], exc: asyncpg.Inter
     """asyncpg's generic client-side error: an outage when it is the request's connection that
     the server closed (``provide_db`` notes it), a fault of rekap's otherwise."""
     if request.state.get(CONNECTION_LOST):
-        lost = "the database restarted while rekap answered this request; send it again"
-        return rekap_error(request, DatabaseConnectionLost(lost))
+        lost = DatabaseConnectionLost(
+            "Basis data rekap dimulai ulang saat permintaan ini dijawab; tidak ada yang tersimpan. "
+            "Kirim permintaan ini lagi.",
+            detail="the database restarted while rekap answered this request; send it again",
+        )
+        return rekap_error(request, lost)
     return unexpected(request, exc)
 
 
@@ -189,8 +296,12 @@ def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """A fault of rekap: logged with its traceback (Litestar logs none outside debug mode), and
     answered without internals."""
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "rekap failed to answer this request; the error is logged for its operators"
-    return _respond(request, 500, ErrorBody(error="InternalError", message=message))
+    message = (
+        "Terjadi kesalahan di rekap saat menjawab permintaan ini; kesalahan itu sudah dicatat untuk "
+        "operator. Coba lagi nanti."
+    )
+    detail = "rekap failed to answer this request; the error is logged for its operators"
+    return _respond(request, 500, ErrorBody(error="InternalError", message=message, detail=detail))
 
 
 HANDLERS: dict[type[Exception], object] = {

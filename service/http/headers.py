@@ -14,7 +14,8 @@ The pages' policy has no ``'unsafe-inline'`` for scripts or styles: every script
 /static, every style a rule of rekap.css (scripts may still set ``element.style``, which CSP does
 not govern). ``require-trusted-types-for 'script'`` makes Chromium refuse string-to-HTML sinks
 (``innerHTML``, ``document.write``): the pages build the DOM with ``textContent`` and elements, so
-a name or a reason typed by a user can never become markup. Images: ``blob:`` for the photos and
+a name or a reason typed by a user can never become markup. Its one policy, ``rekap-sw``, lets
+kpps.js register the service worker /sw.js and no other script address. Images: ``blob:`` for the photos and
 crops an officer sees, fetched with the token (app.js ``image``); nothing uses ``data:``.
 
 The login token stays a bearer token held in ``sessionStorage``, not an HttpOnly cookie:
@@ -53,7 +54,7 @@ PAGE_POLICY = "; ".join(
         "form-action 'self'",
         "frame-ancestors 'none'",
         "require-trusted-types-for 'script'",
-        "trusted-types 'none'",
+        "trusted-types rekap-sw",
     )
 )
 SCHEMA_POLICY = "; ".join(

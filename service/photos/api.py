@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import Parameter
@@ -16,24 +17,22 @@ from service.photos import intake
 from service.photos.model import Photo, TpsPhotos
 from service.photos.storage import photo_address
 from service.photos.throttle import UploadThrottle
-from service.regions.codes import InvalidCode, Level, level_of
+from service.regions.codes import tps_code
+from service.review import flags
 from service.settings import Settings
 from service.users.model import User
 
 TPS_CODE = Parameter(description="the TPS's 13-digit KPU code, e.g. 3404072001004")
 
 
-def _tps(code: str) -> str:
-    if level_of(code) is not Level.TPS:
-        raise InvalidCode(code, "photos belong to a TPS, whose code has 13 digits")
-    return code
-
-
 def _page_hint(raw: Any) -> int | None:
     if raw in (None, ""):
         return None
     if str(raw) not in ("1", "2", "3"):
-        raise InvalidInput(f"page must be 1, 2 or 3 (the form's 'Halaman N dari 3'), not {raw!r}")
+        raise InvalidInput(
+            f"Nomor halaman harus 1, 2 atau 3 (lihat tulisan 'Halaman N dari 3' di formulir), bukan {raw!r}.",
+            detail=f"page must be 1, 2 or 3 (the form's 'Halaman N dari 3'), not {raw!r}",
+        )
     return int(raw)
 
 
@@ -43,21 +42,35 @@ async def _upload(request: Request[Any, Any, Any], limit: int) -> tuple[bytes, A
         form = await request.form()
         files = [v for v in form.values() if isinstance(v, UploadFile)]
         if len(files) != 1:
-            raise InvalidInput("send exactly one photo in the form (a field named 'photo')")
+            raise InvalidInput(
+                f"Kirim tepat satu foto sekali unggah (terkirim {len(files)}).",
+                detail=f"send exactly one photo in the form (a field named 'photo'), not {len(files)}",
+            )
         data = await files[0].read()
         hint = form.get("page") or request.query_params.get("page")
     else:
         data = await request.body()
         hint = request.query_params.get("page")
     if not data:
-        raise InvalidInput("the request has no photo in it")
+        raise InvalidInput(
+            "Tidak ada foto yang terkirim. Pilih atau ambil foto halaman formulir, lalu kirim lagi.",
+            detail="the request has no photo in it",
+        )
     if len(data) > limit:
+        size = f"{len(data) / 1e6:.1f}".replace(".", ",")
         raise PhotoRejected(
             "too_large",
-            f"Foto terlalu besar ({len(data) / 1e6:.1f} MB; paling besar {limit / 1e6:.0f} MB). "
+            f"Foto terlalu besar ({size} MB; paling besar {limit / 1e6:.0f} MB). "
             "Gunakan pengaturan kamera biasa lalu foto ulang.",
+            detail=f"the photo has {len(data)} bytes, more than {limit}",
         )
     return data, hint
+
+
+class FlagRequest(msgspec.Struct, frozen=True):
+    field: Annotated[str, msgspec.Meta(max_length=64)]
+    """The form's name of the number read wrong (``suara_paslon_1``, ...)."""
+    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class PhotoController(Controller):
@@ -87,7 +100,7 @@ class PhotoController(Controller):
         """No ``db`` for the whole request: the body comes over a phone's connection, which may
         take minutes (or never end), so a connection is taken only around the database work,
         before the body is read and after it is whole and checked (connections.py)."""
-        tps = _tps(code)
+        tps = tps_code(code)
         async with pooled_connection(request) as db:
             user = await provide_current_user(request, db)
         intake.may_upload(user, tps)
@@ -100,9 +113,19 @@ class PhotoController(Controller):
             )
         return Response(photo, status_code=201 if created else 200)
 
+    @post(
+        "/tps/{code:str}/ppwp/flags",
+        summary="The KPPS reports a number read wrong ('angka ini salah'): it reaches the officers",
+        status_code=201,
+    )
+    async def flag(
+        self, db: asyncpg.Connection, current_user: User, data: FlagRequest, code: str = TPS_CODE
+    ) -> flags.Flag:
+        return await flags.raise_flag(db, current_user, tps_code(code), data.field, data.note)
+
     @get("/tps/{code:str}/ppwp", summary="The TPS's pages: their photos, reading state and values read")
     async def tps_status(self, db: asyncpg.Connection, current_user: User, code: str = TPS_CODE) -> TpsPhotos:
-        return await intake.status(db, user=current_user, tps=_tps(code))
+        return await intake.status(db, user=current_user, tps=tps_code(code))
 
     @get(
         "/photos/{sha256:str}",

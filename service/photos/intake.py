@@ -14,6 +14,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 import ocr
+from ocr.imagefile import MAX_PIXELS, MIN_SIDE, sniff
 from service.errors import Forbidden, NotFound, PhotoRejected
 from service.photos import store
 from service.photos.model import Photo, TpsPhotos
@@ -33,18 +34,58 @@ def may_upload(user: User, tps: str) -> None:
     if user.role is Role.ADMIN:
         return
     if user.role is Role.KPPS:
-        raise Forbidden(f"this login is for TPS {user.tps_code}; it cannot send photos for TPS {tps}")
-    raise Forbidden("only the KPPS of a TPS sends its photos")
+        raise Forbidden(
+            f"Akun ini untuk TPS {user.tps_code}, jadi tidak dapat mengirim foto TPS {tps}. "
+            "Periksa kode TPS, atau masuk dengan akun KPPS TPS itu.",
+            detail=f"this login is for TPS {user.tps_code}; it cannot send photos for TPS {tps}",
+        )
+    raise Forbidden(
+        "Foto formulir TPS hanya dikirim oleh KPPS TPS itu, dengan akun KPPS-nya.",
+        detail="only the KPPS of a TPS sends its photos",
+    )
 
 
 def may_see(user: User, tps: str) -> None:
     if not user.covers(tps):
-        raise Forbidden(f"TPS {tps} is outside the area of this login")
+        raise Forbidden(
+            f"TPS {tps} berada di luar wilayah akun ini.",
+            detail=f"TPS {tps} is outside the area of this login",
+        )
 
 
 async def _tps_exists(conn: asyncpg.Connection, tps: str) -> None:
     if not await conn.fetchval("SELECT 1 FROM tps WHERE code = $1", tps):
-        raise NotFound(f"TPS {tps} is not in the registry")
+        raise NotFound(
+            f"TPS {tps} tidak ada dalam daftar TPS. Periksa kode TPS (13 angka) di formulir.",
+            detail=f"TPS {tps} is not in the registry",
+        )
+
+
+def _angka(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def refusal(error: ocr.Unreadable, data: bytes) -> PhotoRejected:
+    """What the KPPS is told of a photo the upload refuses: what to do (``Retake.pesan``) and, for
+    a size, the figures behind it; ``ocr``'s English detail is kept for the operators."""
+    reason = error.reason
+    message = reason.pesan
+    if reason is ocr.Retake.NOT_AN_IMAGE:
+        message += (
+            " Foto HEIC (iPhone) tidak diterima: atur Pengaturan > Kamera > Format ke 'Paling Kompatibel'."
+        )
+    elif reason in (ocr.Retake.TOO_SMALL, ocr.Retake.TOO_LARGE):
+        layout = sniff(data)  # the refusal came after the size was read
+        size = f"{layout.width}×{layout.height} piksel"
+        if reason is ocr.Retake.TOO_SMALL:
+            message += f" (Foto ini {size}; sisi terpendek harus paling sedikit {MIN_SIDE} piksel.)"
+        elif layout.width * layout.height > MAX_PIXELS:
+            message += f" (Foto ini {size}; paling besar {_angka(MAX_PIXELS)} piksel.)"
+        else:
+            message += (
+                f" (Foto ini {size} dalam {layout.scans} lapisan; foto kamera ponsel jauh lebih sedikit.)"
+            )
+    return PhotoRejected(reason.value, message, detail=error.detail)
 
 
 async def accept(
@@ -63,7 +104,7 @@ async def accept(
     try:
         info = ocr.inspect(data)
     except ocr.Unreadable as error:
-        raise PhotoRejected(error.reason.value, f"{error.reason.pesan} ({error.detail})") from error
+        raise refusal(error, data) from error
     sha256 = await asyncio.to_thread(photos.put, data)  # fsync off the event loop
     async with conn.transaction():
         photo, created = await store.insert_photo(
@@ -97,8 +138,11 @@ async def photo_bytes(
     """A photo's bytes and media type, for a user allowed to see one of the TPS it was sent for."""
     uploads = await store.tps_with_photo(conn, sha256)
     if not uploads:
-        raise NotFound("no photo has this address")
+        raise NotFound("Tidak ada foto dengan alamat ini.", detail="no photo has this address")
     allowed = [media for tps, media in uploads if user.covers(tps)]
     if not allowed:
-        raise Forbidden("this photo belongs to a TPS outside the area of this login")
+        raise Forbidden(
+            "Foto ini milik TPS di luar wilayah akun ini.",
+            detail="this photo belongs to a TPS outside the area of this login",
+        )
     return await asyncio.to_thread(photos.get, sha256), allowed[0]

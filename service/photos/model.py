@@ -53,6 +53,12 @@ class PageStatus(msgspec.Struct, frozen=True, kw_only=True):
 class TpsPhotos(msgspec.Struct, frozen=True, kw_only=True):
     tps: str
     ballot: str
+    state: str | None = None
+    """The TPS's numbers' state (``TpsState``): ``None`` until a photo arrives."""
+    new_reading: bool = False
+    """A new photo read other numbers than those published or signed off: an officer decides."""
+    flagged: list[str] = []
+    """Fields the KPPS reported as read wrong, still open (officers see them)."""
     pages: list[PageStatus]
     waiting: list[Photo]
     """Photos not (yet) placed on a page: being read, or refused with a reason to retake."""

@@ -46,7 +46,9 @@ def sources(new: PhotoState) -> list[str]:
 
 
 class PageState(StrEnum):
-    """What the officer's phone shows for one page of the form."""
+    """What the officer's phone shows for one page of the form: its photo's state until all three
+    pages are read, then the TPS's (``TpsState``), and ``new_photo`` for a page photographed again
+    after the TPS's numbers were published or signed off (it waits for an officer)."""
 
     MISSING = "missing"
     RECEIVED = "received"
@@ -55,3 +57,6 @@ class PageState(StrEnum):
     RETAKE = "retake"
     NEEDS_REVIEW = "needs_review"
     VERIFIED = "verified"
+    REVIEWED = "reviewed"
+    PUBLISHED = "published"
+    NEW_PHOTO = "new_photo"

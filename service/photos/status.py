@@ -12,7 +12,20 @@ from ocr.form import FIELDS, Page
 from service.photos import store
 from service.photos.model import FieldValue, PageStatus, Photo, TpsPhotos
 from service.photos.states import PageState, PhotoState
+from service.results import store as results
+from service.results.new_reading import waiting as new_reading
+from service.results.states import TpsState
+from service.review.flags import open_flags
 from service.review.store import retakes
+
+DECIDED = {
+    TpsState.READ: PageState.READ,
+    TpsState.VERIFIED: PageState.VERIFIED,
+    TpsState.NEEDS_REVIEW: PageState.NEEDS_REVIEW,
+    TpsState.REVIEWED: PageState.REVIEWED,
+    TpsState.PUBLISHED: PageState.PUBLISHED,
+}
+"""A read page's state once its TPS is decoded: the TPS's, for every card alike."""
 
 
 async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
@@ -25,13 +38,18 @@ async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
         raw = await store.decoding_of(conn, tps, [p.id for p in current.values()])
         decoding = None if raw is None else msgspec.json.decode(raw, type=TpsDecoding)
     asked = {r.page: r.reason for r in await retakes(conn, tps)}
-    pages = [
-        msgspec.structs.replace(
-            _page(page, current.get(page.value), versions[page.value], decoding),
-            retake_requested=asked.get(page.value),
-        )
-        for page in Page
-    ]
+    result = await results.load(conn, tps)
+    fresh = None if result is None else await new_reading(conn, tps, result.numbers)
+    pages = []
+    for page in Page:
+        status = _page(page, current.get(page.value), versions[page.value], decoding)
+        if decoding is not None and result is not None and result.state in DECIDED:
+            state = DECIDED[result.state]
+            photo = current[page.value]
+            if fresh is not None and photo.uploaded_at > result.updated_at:
+                state = PageState.NEW_PHOTO
+            status = msgspec.structs.replace(status, state=state)
+        pages.append(msgspec.structs.replace(status, retake_requested=asked.get(page.value)))
     # A refused photo matters until a later photo is read (the officer took it again).
     newest_read = max((p.uploaded_at for p in photos if p.state is PhotoState.READ), default=None)
     waiting = [
@@ -49,6 +67,9 @@ async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
         pages=pages,
         waiting=waiting,
         violations=[] if decoding is None else decoding.violations,
+        state=None if result is None else result.state.value,
+        new_reading=fresh is not None,
+        flagged=[f.field for f in await open_flags(conn, tps)],
     )
 
 
@@ -56,7 +77,6 @@ def _page(page: Page, photo: Photo | None, versions: int, decoding: TpsDecoding 
     if photo is None:
         return PageStatus(page=page.value, state=PageState.MISSING, photo=None, versions=0)
     fields: dict[str, FieldValue] = {}
-    state = PageState.READ
     if decoding is not None:
         for name in FIELDS[page]:
             decoded = decoding.fields.get(name)
@@ -68,5 +88,4 @@ def _page(page: Page, photo: Photo | None, versions: int, decoding: TpsDecoding 
                     confidence=round(decoded.confidence, 4),
                     reason=decoded.reason,
                 )
-        state = PageState.VERIFIED if all(f.accepted for f in fields.values()) else PageState.NEEDS_REVIEW
-    return PageStatus(page=page.value, state=state, photo=photo, versions=versions, fields=fields)
+    return PageStatus(page=page.value, state=PageState.READ, photo=photo, versions=versions, fields=fields)

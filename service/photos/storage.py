@@ -29,7 +29,11 @@ def sha256_of(data: bytes) -> str:
 def photo_address(text: str) -> str:
     """A photo's address as sent in a URL, checked before it names a file or reaches a query."""
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise InvalidInput("a photo's address is its SHA-256: 64 lowercase hexadecimal characters")
+        raise InvalidInput(
+            "Alamat foto tidak benar: alamat foto adalah kode SHA-256-nya, 64 karakter 0-9 dan a-f "
+            "(huruf kecil). Salin alamatnya utuh.",
+            detail="a photo's address is its SHA-256: 64 lowercase hexadecimal characters",
+        )
     return text
 
 
@@ -48,29 +52,44 @@ class PhotoStore:
         target = self.path(sha256)
         if target.exists() and target.stat().st_size == len(data):
             return sha256
-        _write(target, data, "the photo store is full; the photo was not saved. Try again in a few minutes.")
+        _write(
+            target,
+            data,
+            StorageFull(
+                "Penyimpanan foto penuh, jadi foto ini belum tersimpan. Kirim lagi beberapa menit lagi.",
+                detail="the photo store is full; the photo was not saved",
+            ),
+        )
         return sha256
 
     def get(self, sha256: str) -> bytes:
         try:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"photo {sha256} is not in the store") from None
+            raise NotFound(
+                f"Foto {sha256} tidak ada di penyimpanan foto.", detail=f"photo {sha256} is not in the store"
+            ) from None
 
     def put_working(self, sha256: str, data: bytes) -> None:
         """Store (or replace) the working copy of the photo ``sha256``."""
-        _write(self.working_path(sha256), data, "the photo store is full; the working copy was not saved")
+        full = StorageFull(
+            "Penyimpanan foto penuh; salinan kerja foto tidak tersimpan.",
+            detail="the photo store is full; the working copy was not saved",
+        )
+        _write(self.working_path(sha256), data, full)
 
     def get_working(self, sha256: str) -> bytes:
         """The working copy of the photo ``sha256``; ``NotFound`` if none was made yet."""
         try:
             return self.working_path(sha256).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"photo {sha256} has no working copy yet") from None
+            raise NotFound(
+                f"Foto {sha256} belum punya salinan kerja.", detail=f"photo {sha256} has no working copy yet"
+            ) from None
 
 
-def _write(target: Path, data: bytes, full: str) -> None:
-    """``data`` durable at ``target`` or not there at all; ``StorageFull(full)`` on a full disk."""
+def _write(target: Path, data: bytes, full: StorageFull) -> None:
+    """``data`` durable at ``target`` or not there at all; ``full`` raised on a full disk."""
     temporary = _temporary_for(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +102,7 @@ def _write(target: Path, data: bytes, full: str) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)  # never a partial file left behind
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StorageFull(full) from error
+            raise full from error
         raise
 
 

@@ -50,4 +50,5 @@ class UploadThrottle:
             f"Terlalu banyak unggahan dalam satu menit (paling banyak {self.limit}); "
             f"tunggu {wait} detik lalu kirim lagi.",
             retry_after=wait,
+            detail=f"more than {self.limit} uploads of this login in a minute; retry after {wait} s",
         )

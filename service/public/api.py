@@ -31,7 +31,7 @@ from service.public.cache import (
 )
 from service.public.documents import Document
 from service.public.photos import public_photo
-from service.regions.codes import Level, level_of
+from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import require_region
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -106,7 +106,10 @@ class PublicController(Controller):
         if version > cache.version:
             await cache.refresh()  # another API process may have seen it first
             if version > cache.version:
-                raise NotFound(f"version {version} does not exist yet; the current one is {cache.version}")
+                raise NotFound(
+                    f"Versi data {version} belum ada; versi terbaru adalah {cache.version}.",
+                    detail=f"version {version} does not exist yet; the current one is {cache.version}",
+                )
         cached = await cache.get(*documents.region(code))
         if cached.version > version:
             # The region may have changed after that version; its current document has an address too.
@@ -144,9 +147,7 @@ class PublicController(Controller):
         responses=examples.TPS_RESPONSES,
     )
     async def tps(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
-        if level_of(code) is not Level.TPS:
-            raise InvalidInput(f"{code} is not a TPS code: a TPS has 13 digits")
-        return await _current(request, documents.tps(code))
+        return await _current(request, documents.tps(tps_code(code)))
 
     @get(
         "/api/v1/public/photos/{sha256:str}",
@@ -160,7 +161,11 @@ class PublicController(Controller):
         """Only a page a published TPS's numbers were published with (``service.public.photos``)."""
         photo = await public_photo(db, photo_address(sha256))
         if photo is None:
-            raise NotFound("no published photo has this address")
+            raise NotFound(
+                "Tidak ada foto terbitan dengan alamat ini: foto hanya tampil setelah angka TPS-nya "
+                "dipublikasikan.",
+                detail="no published photo has this address",
+            )
         sent = {"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}"'}
         if etag_matches(request.headers.get("if-none-match"), sent["ETag"]):
             return Response(b"", status_code=304, headers=sent)
@@ -209,9 +214,15 @@ class PublicController(Controller):
         """``{province}.csv``, e.g. ``34.csv``."""
         province = filename.removesuffix(".csv")
         if province == filename:
-            raise NotFound("exports are named {province code}.csv, e.g. 34.csv")
+            raise NotFound(
+                "Nama berkas ekspor adalah kode provinsi diikuti .csv, misalnya 34.csv.",
+                detail="exports are named {province code}.csv, e.g. 34.csv",
+            )
         if level_of(province) is not Level.PROVINSI:
-            raise InvalidInput(f"{province} is not a province code (2 digits)")
+            raise InvalidInput(
+                f"Kode {province} bukan kode provinsi: ekspor CSV dibuat per provinsi (kode 2 angka).",
+                detail=f"{province} is not a province code (2 digits)",
+            )
         await require_region(db, province)
         rows: AsyncIterator[bytes] = export.province_csv(state.pool, province)
         return Stream(
@@ -231,11 +242,18 @@ class PublicController(Controller):
     async def export_nist(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
         code = filename.removesuffix(".json")
         if code == filename:
-            raise NotFound("NIST exports are named {region code}.json or nasional.json, e.g. 34.json")
+            raise NotFound(
+                "Nama berkas ekspor NIST adalah kode wilayah diikuti .json, atau nasional.json, "
+                "misalnya 34.json.",
+                detail="NIST exports are named {region code}.json or nasional.json, e.g. 34.json",
+            )
         region = _region_code(code)
         level = Level.NASIONAL if region is None else level_of(region)
         if level is Level.TPS:
-            raise InvalidInput(f"{code} is a TPS; export its region (desa {code[:10]}) or ask /tps/{code}")
+            raise InvalidInput(
+                f"Kode {code} adalah kode TPS: ekspor wilayahnya (desa {code[:10]}), atau buka /tps/{code}.",
+                detail=f"{code} is a TPS; export its region (desa {code[:10]}) or ask /tps/{code}",
+            )
         if region is not None:
             await require_region(db, region)
         return Stream(
@@ -253,7 +271,8 @@ def _version_seen(text: str, name: str) -> int:
     if not digits or int(text) > VERSION_MAX:
         raise InvalidInput(
             f"{name} harus nomor versi data terakhir yang diterima: bilangan bulat 0 sampai {VERSION_MAX}, "
-            f"tertulis dengan angka 0-9 saja"
+            f"tertulis dengan angka 0-9 saja",
+            detail=f"{name} must be a data version: an integer from 0 to {VERSION_MAX} in ASCII digits",
         )
     return int(text)
 
@@ -261,7 +280,10 @@ def _version_seen(text: str, name: str) -> int:
 def _json_path(path: str) -> list[str]:
     parts = [p for p in path.strip("/").split("/") if p]
     if not parts or not parts[-1].endswith(".json"):
-        raise NotFound("KPU's addresses end in .json")
+        raise NotFound(
+            "Alamat data bentuk KPU diakhiri .json, misalnya /pemilu/hhcw/ppwp/34.json.",
+            detail="KPU's addresses end in .json",
+        )
     parts[-1] = parts[-1].removesuffix(".json")
     for part in parts:
         if part != "0":

@@ -100,13 +100,22 @@ def _ok(container: Any, description: str, *examples: tuple[str, Any], media_type
     )
 
 
-def _error(status: int, message: str) -> ResponseSpec:
+def _error(status: int, message: str, detail: str) -> ResponseSpec:
     name = {400: "InvalidInput", 404: "NotFound"}[status]
-    return _ok(ErrorBody, message, (message, {"error": name, "message": message}))
+    body = ErrorBody(error=name, message=message, detail=detail)
+    return _ok(ErrorBody, detail, (detail, body))
 
 
-MALFORMED = _error(400, "34.04 is not a region code: digits only (2, 4, 6, 10 or 13 of them)")
-UNKNOWN = _error(404, "region 3499 is not in the registry")
+MALFORMED = _error(
+    400,
+    "Kode '34.04' bukan kode wilayah yang benar: kode hanya berisi angka, tanpa titik (contoh 3404072001).",
+    "'34.04' is not a region code: a code has digits only, without dots (e.g. 3404072001)",
+)
+UNKNOWN = _error(
+    404,
+    "Wilayah dengan kode 3499 tidak ada dalam daftar wilayah. Periksa kodenya.",
+    "region 3499 is not in the registry",
+)
 
 REGION_RESPONSES = {
     200: _ok(RegionResult, "A region's results", ("A desa with one of its two TPS published", REGION)),
@@ -115,8 +124,16 @@ REGION_RESPONSES = {
 }
 TPS_RESPONSES = {
     200: _ok(TpsResult, "A TPS's results", ("A published TPS, its photo and how it got there", TPS)),
-    400: _error(400, "340407 is not a TPS code: a TPS has 13 digits"),
-    404: _error(404, "TPS 3404072001099 is not in the registry"),
+    400: _error(
+        400,
+        "Kode 340407 adalah kode kecamatan, bukan kode TPS: kode TPS terdiri dari 13 angka.",
+        "340407 is not a TPS code: a TPS has 13 digits",
+    ),
+    404: _error(
+        404,
+        "TPS 3404072001099 tidak ada dalam daftar TPS. Periksa kodenya.",
+        "TPS 3404072001099 is not in the registry",
+    ),
 }
 VERSION_RESPONSES = {
     200: _ok(dict[str, int], "The data version", ("The newest published change", {"version": 41872}))
@@ -156,7 +173,11 @@ KPU_TPS = {
     "status_adm": True,
 }
 KPU_WILAYAH = [{"nama": "TPS 001", "id": 900001, "kode": "3401012001001", "tingkat": 5}]
-KPU_NOT_UNDER = _error(404, "3171 does not lie under 34")
+KPU_NOT_UNDER = _error(
+    404,
+    "Wilayah 3171 tidak berada di bawah wilayah 34. Periksa urutan kode di alamat.",
+    "3171 does not lie under 34",
+)
 
 
 KPU_AGGREGATE_RESPONSES = {200: _ok(dict[str, Any], "KPU's aggregate shape", ("A desa", KPU_AGGREGATE))}
@@ -187,8 +208,16 @@ CSV_RESPONSES = {
         ("The first rows (columns shortened)", CSV_EXAMPLE),
         media_type="text/csv",
     ),
-    400: _error(400, "3404 is not a province code (2 digits)"),
-    404: _error(404, "region 35 is not in the registry"),
+    400: _error(
+        400,
+        "Kode 3404 bukan kode provinsi: ekspor CSV dibuat per provinsi (kode 2 angka).",
+        "3404 is not a province code (2 digits)",
+    ),
+    404: _error(
+        404,
+        "Wilayah dengan kode 35 tidak ada dalam daftar wilayah. Periksa kodenya.",
+        "region 35 is not in the registry",
+    ),
 }
 NIST_EXAMPLE = {
     "@type": "ElectionResults.ElectionReport",
@@ -209,10 +238,28 @@ NIST_RESPONSES = {
         "An ElectionReport (NIST SP 1500-100, JSON v2); arrays shortened here",
         ("nasional", NIST_EXAMPLE),
     ),
-    400: _error(400, "3404072001001 is a TPS; export its region (desa 3404072001) or ask /tps/3404072001001"),
-    404: _error(404, "region 35 is not in the registry"),
+    400: _error(
+        400,
+        "Kode 3404072001001 adalah kode TPS: ekspor wilayahnya (desa 3404072001), "
+        "atau buka /tps/3404072001001.",
+        "3404072001001 is a TPS; export its region (desa 3404072001) or ask /tps/3404072001001",
+    ),
+    404: _error(
+        404,
+        "Wilayah dengan kode 35 tidak ada dalam daftar wilayah. Periksa kodenya.",
+        "region 35 is not in the registry",
+    ),
 }
 PHOTO_RESPONSES = {
-    400: _error(400, "a photo's address is its SHA-256: 64 lowercase hexadecimal characters"),
-    404: _error(404, "no published photo has this address"),
+    400: _error(
+        400,
+        "Alamat foto tidak benar: alamat foto adalah kode SHA-256-nya, 64 karakter 0-9 dan a-f "
+        "(huruf kecil). Salin alamatnya utuh.",
+        "a photo's address is its SHA-256: 64 lowercase hexadecimal characters",
+    ),
+    404: _error(
+        404,
+        "Tidak ada foto terbitan dengan alamat ini: foto hanya tampil setelah angka TPS-nya dipublikasikan.",
+        "no published photo has this address",
+    ),
 }

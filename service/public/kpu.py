@@ -30,7 +30,10 @@ def path_code(parts: list[str]) -> str:
     """``["34", "3404", "340407"]`` → ``340407``, checking that each part extends the one before."""
     for parent, child in itertools.pairwise(parts):
         if not child.startswith(parent):
-            raise NotFound(f"{child} does not lie under {parent}")
+            raise NotFound(
+                f"Wilayah {child} tidak berada di bawah wilayah {parent}. Periksa urutan kode di alamat.",
+                detail=f"{child} does not lie under {parent}",
+            )
     return parts[-1]
 
 

@@ -301,7 +301,10 @@ async def _election_head(conn: asyncpg.Connection) -> bytes:
     """The Election object up to its contests, with every candidate (two per pair)."""
     election = await conn.fetchrow("SELECT name, held_on FROM election WHERE id = $1", ELECTION)
     if election is None:
-        raise NotFound("the election is not loaded yet (rekap db migrate loads it)")
+        raise NotFound(
+            "Data pemilu belum dimuat; ekspor NIST belum dapat dibuat.",
+            detail="the election is not loaded yet (rekap db migrate loads it)",
+        )
     people = await conn.fetch(
         "SELECT ballot_number, name, running_mate FROM candidate WHERE contest_id = $1 "
         "ORDER BY ballot_number",

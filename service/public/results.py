@@ -104,12 +104,17 @@ def _progress(expected: int, published: int) -> Progress:
 async def region(conn: asyncpg.Connection, code: str | None) -> RegionResult:
     level = Level.NASIONAL if code is None else level_of(code)
     if level is Level.TPS:
-        raise NotFound(f"{code} is a TPS: ask /tps/{code}")
+        raise NotFound(
+            f"Kode {code} adalah kode TPS: buka /tps/{code}.", detail=f"{code} is a TPS: ask /tps/{code}"
+        )
     name = "Indonesia"
     if code is not None:
         row = await conn.fetchrow("SELECT name FROM region WHERE code = $1", code)
         if row is None:
-            raise NotFound(f"region {code} is not in the registry")
+            raise NotFound(
+                f"Wilayah dengan kode {code} tidak ada dalam daftar wilayah. Periksa kodenya.",
+                detail=f"region {code} is not in the registry",
+            )
         name = row["name"]
     own = await totals.region_totals(conn, code)
     valid = own.numbers["suara_sah"]
@@ -202,10 +207,16 @@ async def _children(conn: asyncpg.Connection, code: str, level: Level) -> list[C
 
 async def tps(conn: asyncpg.Connection, code: str) -> TpsResult:
     if level_of(code) is not Level.TPS:
-        raise NotFound(f"{code} is not a TPS code (13 digits)")
+        raise NotFound(
+            f"Kode {code} bukan kode TPS: kode TPS terdiri dari 13 angka.",
+            detail=f"{code} is not a TPS code (13 digits)",
+        )
     row = await conn.fetchrow("SELECT name FROM tps WHERE code = $1", code)
     if row is None:
-        raise NotFound(f"TPS {code} is not in the registry")
+        raise NotFound(
+            f"TPS {code} tidak ada dalam daftar TPS. Periksa kodenya.",
+            detail=f"TPS {code} is not in the registry",
+        )
     result = await results.load(conn, code)
     published = result is not None and result.state is TpsState.PUBLISHED
     photos = [

@@ -20,6 +20,7 @@ from service.recap import totals
 from service.regions.codes import Level, level_of
 from service.results.store import BALLOT, COUNTED
 from service.users.model import Role, User
+from service.web.labels import label
 
 LEVELS = {
     "kecamatan": Level.KECAMATAN,
@@ -62,25 +63,47 @@ def region_of(level_name: str, region: str) -> tuple[Level, str]:
     """The level and the region code ('' for the nation) named in a URL or a CSV row."""
     level = LEVELS.get(level_name)
     if level is None:
-        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, not {level_name!r}")
+        raise InvalidInput(
+            f"Tingkat rekapitulasi harus salah satu dari {', '.join(LEVELS)}, bukan '{level_name}'.",
+            detail=f"level must be one of {', '.join(LEVELS)}, not {level_name!r}",
+        )
     if level is Level.NASIONAL:
         if region not in (NATION, ""):
-            raise InvalidInput(f"the national recap has no region code; use '{NATION}'")
+            raise InvalidInput(
+                f"Rekapitulasi nasional tidak memakai kode wilayah; tulis '{NATION}' sebagai wilayahnya.",
+                detail=f"the national recap has no region code; use '{NATION}'",
+            )
         return level, ""
     if level_of(region) is not level:
-        raise InvalidInput(f"{region} is not a {level_name} code ({level.code_length} digits)")
+        raise InvalidInput(
+            f"Kode {region} bukan kode {level.title} "
+            f"(kode {level.title} terdiri dari {level.code_length} angka).",
+            detail=f"{region} is not a {level_name} code ({level.code_length} digits)",
+        )
     return level, region
+
+
+def _named(level: Level | None, region: str | None) -> str:
+    """``kecamatan 340407``; ``nasional`` for the nation."""
+    if level in (None, Level.NASIONAL) or not region:
+        return "nasional"
+    return f"{level.title} {region}"
 
 
 def _may_record(user: User, level: Level, region: str) -> None:
     if user.role is Role.ADMIN:
         return
     if user.role is not Role.OFFICER:
-        raise Forbidden("only recap officers record a D.Hasil")
+        raise Forbidden(
+            "D.Hasil hanya dicatat oleh petugas rekapitulasi (PPK, KPU kabupaten/kota, provinsi atau RI).",
+            detail="only recap officers record a D.Hasil",
+        )
     if user.scope_level is not level or (user.scope_region or "") != region:
         raise Forbidden(
-            f"this login records the recap of {user.scope_region or 'the nation'}, "
-            f"not of {region or 'the nation'}"
+            f"Akun ini mencatat rekapitulasi {_named(user.scope_level, user.scope_region)}, "
+            f"bukan rekapitulasi {_named(level, region)}.",
+            detail=f"this login records the recap of {user.scope_region or 'the nation'}, "
+            f"not of {region or 'the nation'}",
         )
 
 
@@ -94,23 +117,39 @@ async def record(
     level, code = region_of(level_name, region)
     _may_record(user, level, code)
     if not children:
-        raise InvalidInput("no numbers: send {child region code: {field: number}}")
+        raise InvalidInput(
+            "Tidak ada angka yang dikirim: isi angka D.Hasil untuk setiap wilayah di bawahnya.",
+            detail="no numbers: send {child region code: {field: number}}",
+        )
     for child, fields in children.items():
         if level_of(child) is not Level(level + 1) or not child.startswith(code):
-            raise InvalidInput(f"{child} is not a region directly under {code or 'the nation'}")
+            raise InvalidInput(
+                f"Wilayah {child} tidak langsung berada di bawah {code or 'nasional'}.",
+                detail=f"{child} is not a region directly under {code or 'the nation'}",
+            )
         unknown = sorted(set(fields) - set(COUNTED))
         if unknown:
             raise InvalidInput(
-                f"{child}: not fields of the recap: {', '.join(unknown)} (use {', '.join(COUNTED)})"
+                f"Wilayah {child}: {', '.join(label(f) for f in unknown)} bukan isian D.Hasil.",
+                detail=f"{child}: not fields of the recap: {', '.join(unknown)} (use {', '.join(COUNTED)})",
             )
-        if any(not isinstance(v, int) or not 0 <= v <= MAX_NUMBER for v in fields.values()):
-            raise InvalidInput(f"{child}: every number is a whole number from 0 to {MAX_NUMBER:,}")
+        for field, value in fields.items():
+            if not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
+                largest = f"{MAX_NUMBER:,}".replace(",", ".")
+                raise InvalidInput(
+                    f"Wilayah {child}, {label(field)}: angka harus bilangan bulat 0 sampai {largest}, "
+                    f"bukan {value}.",
+                    detail=f"{child}: every number is a whole number from 0 to {MAX_NUMBER:,}",
+                )
     known = {
         r["code"]
         for r in await conn.fetch("SELECT code FROM region WHERE code = ANY($1::text[])", list(children))
     }
     if missing := sorted(set(children) - known):
-        raise InvalidInput(f"not in the registry: {', '.join(missing)}")
+        raise InvalidInput(
+            f"Wilayah berikut tidak ada dalam daftar wilayah: {', '.join(missing)}. Periksa kodenya.",
+            detail=f"not in the registry: {', '.join(missing)}",
+        )
     await totals.apply_all(conn)
     found: list[Discrepancy] = []
     async with conn.transaction():

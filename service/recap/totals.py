@@ -130,7 +130,10 @@ async def region_totals(conn: asyncpg.Connection, code: str | None) -> RegionTot
     """A region's totals (``None``: the nation), as applied so far."""
     level = Level.NASIONAL if code is None else level_of(code)
     if level is Level.TPS:
-        raise NotFound("a TPS has its own numbers, not totals")
+        raise NotFound(
+            f"Kode {code} adalah kode TPS: TPS punya angkanya sendiri, bukan jumlah rekapitulasi.",
+            detail="a TPS has its own numbers, not totals",
+        )
     prefix = code or ""
     if level in (Level.NASIONAL, Level.PROVINSI):
         row = await conn.fetchrow(

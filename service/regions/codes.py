@@ -52,8 +52,14 @@ _TITLES = {
 
 
 class InvalidCode(InvalidInput):
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code!r} is not a region code: {reason}")
+    """``alasan`` tells the officer what is wrong with the code; ``reason`` tells operators (and an
+    import's report of bad lines) in English."""
+
+    def __init__(self, code: str, reason: str, alasan: str) -> None:
+        super().__init__(
+            f"Kode '{code}' bukan kode wilayah yang benar: {alasan}",
+            detail=f"{code!r} is not a region code: {reason}",
+        )
         self.code = code
         self.reason = reason
 
@@ -65,15 +71,32 @@ def level_of(code: str) -> Level:
     """
     overseas = code.startswith(OVERSEAS) and code.isascii() and code.isalnum() and code.isupper()
     if not (code.isascii() and code.isdigit()) and not overseas:
-        raise InvalidCode(code, "a code has digits only, without dots (e.g. 3404072001)")
+        raise InvalidCode(
+            code,
+            "a code has digits only, without dots (e.g. 3404072001)",
+            "kode hanya berisi angka, tanpa titik (contoh 3404072001).",
+        )
     level = _LEVEL_BY_LENGTH.get(len(code))
     if level is None or level is Level.NASIONAL:
         raise InvalidCode(
             code,
             f"it has {len(code)} digits; provinsi codes have 2, kabupaten/kota 4, "
             "kecamatan 6, desa/kelurahan 10 and TPS 13",
+            f"panjangnya {len(code)} angka, padahal kode provinsi 2 angka, kabupaten/kota 4, "
+            "kecamatan 6, desa/kelurahan 10 dan TPS 13.",
         )
     return level
+
+
+def tps_code(code: str) -> str:
+    """The code, when it is a TPS's; ``InvalidInput`` naming what it is otherwise."""
+    level = level_of(code)
+    if level is not Level.TPS:
+        raise InvalidInput(
+            f"Kode {code} adalah kode {level.title}, bukan kode TPS: kode TPS terdiri dari 13 angka.",
+            detail=f"{code} is not a TPS code: a TPS has 13 digits",
+        )
+    return code
 
 
 def parent_of(code: str) -> str | None:

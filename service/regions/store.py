@@ -14,7 +14,10 @@ from service.regions.codes import CODE_LENGTHS, Level, level_of
 async def require_region(conn: asyncpg.Connection, code: str) -> None:
     """Refuse (404) a region code that is well formed but not in the registry."""
     if not await conn.fetchval("SELECT 1 FROM region WHERE code = $1", code):
-        raise NotFound(f"region {code} is not in the registry")
+        raise NotFound(
+            f"Wilayah dengan kode {code} tidak ada dalam daftar wilayah. Periksa kodenya.",
+            detail=f"region {code} is not in the registry",
+        )
 
 
 class RegionRef(msgspec.Struct, frozen=True):
@@ -100,7 +103,10 @@ async def node(conn: asyncpg.Connection, code: str) -> RegionNode | TpsNode:
         return await _tps_node(conn, code)
     row = await conn.fetchrow("SELECT code, name, level FROM region WHERE code = $1", code)
     if row is None:
-        raise NotFound(f"there is no {level.title} with code {code}")
+        raise NotFound(
+            f"Tidak ada {level.title} dengan kode {code}. Periksa kodenya.",
+            detail=f"there is no {level.title} with code {code}",
+        )
     path = await path_of(conn, code)
     if level is Level.DESA:
         tps = await conn.fetch(
@@ -121,7 +127,9 @@ async def _tps_node(conn: asyncpg.Connection, code: str) -> TpsNode:
         code,
     )
     if row is None:
-        raise NotFound(f"there is no TPS with code {code}")
+        raise NotFound(
+            f"Tidak ada TPS dengan kode {code}. Periksa kodenya.", detail=f"there is no TPS with code {code}"
+        )
     tps = _tps(row)
     return TpsNode(**msgspec.structs.asdict(tps), level=Level.TPS.label, path=await path_of(conn, code))
 

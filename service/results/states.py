@@ -3,8 +3,10 @@ tps_result.state's CHECK).
 
 received ─► read ─► verified ─────────────► published
                  └► needs_review ─► reviewed ─┘
-A new reading of the TPS (a new photo) takes any state back to ``read``; a correction can take
-``reviewed`` or ``published`` back to ``needs_review``. There is no way to ``published`` but
+A new reading of the TPS (a new photo) takes it back to ``read`` only while nobody relies on its
+numbers yet: ``published`` and ``reviewed`` (signed off, or a correction waiting for a second
+officer) leave only through an officer, back to ``needs_review`` (a correction, a new reading an
+officer took: ``new_reading``) or on to ``published``. There is no way to ``published`` but
 through ``verified`` (every blocking rule passed) or ``reviewed`` (an officer signed off).
 """
 
@@ -28,8 +30,8 @@ TRANSITIONS: dict[TpsState, frozenset[TpsState]] = {
     S.READ: frozenset({S.VERIFIED, S.NEEDS_REVIEW}),
     S.VERIFIED: frozenset({S.PUBLISHED, S.READ}),
     S.NEEDS_REVIEW: frozenset({S.REVIEWED, S.READ}),
-    S.REVIEWED: frozenset({S.PUBLISHED, S.NEEDS_REVIEW, S.READ}),
-    S.PUBLISHED: frozenset({S.NEEDS_REVIEW, S.READ}),
+    S.REVIEWED: frozenset({S.PUBLISHED, S.NEEDS_REVIEW}),
+    S.PUBLISHED: frozenset({S.NEEDS_REVIEW}),
 }
 
 

@@ -14,11 +14,12 @@ import asyncpg
 from ocr import TpsDecoding, publication
 from ocr.form import PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.results import store
+from service.results import new_reading, store
 from service.results.checks import Finding, check_tps, evidence_findings
 from service.results.states import TpsState
 from service.results.store import TpsResult
 from service.users.model import Role, User
+from service.web.labels import FIELD
 
 
 async def registered_dpt(conn: asyncpg.Connection, tps: str) -> int | None:
@@ -29,7 +30,7 @@ async def registered_dpt(conn: asyncpg.Connection, tps: str) -> int | None:
 async def mark_received(conn: asyncpg.Connection, tps: str) -> None:
     """The first photo of a TPS arrived (later photos change nothing here)."""
     await store.transition(
-        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="first photo received", first=True
+        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="foto pertama diterima", first=True
     )
 
 
@@ -59,10 +60,10 @@ async def _record_decoding(
 ) -> TpsResult:
     numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
     current = await store.transition(
-        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="photos received", first=True
+        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="foto diterima", first=True
     )
-    if current.state is TpsState.PUBLISHED and current.numbers == numbers:
-        return current  # a new photo that reads the same as what is published
+    if current.state in new_reading.HELD:
+        return await new_reading.hold(conn, current, decoding_id, numbers)
     await store.transition(
         conn,
         tps,
@@ -70,14 +71,14 @@ async def _record_decoding(
         numbers=numbers,
         actor_system="ocr",
         decoding_id=decoding_id,
-        reason="all three pages read",
+        reason="ketiga halaman terbaca",
     )
     dpt = await registered_dpt(conn, tps)
     findings = check_tps(numbers, dpt) + evidence_findings(evidence)
     decision = publication.verdict(decoding, evidence, dpt)
     if not decision.publish:
-        unclear = [f"{name}: {reason}" for name, reason in decision.unclear.items()]
-        reasons = [f"{f.rule}: {f.explanation}" for f in findings if f.severity == "blocking"] + unclear
+        unclear = [f"{FIELD.get(name, name)}: {reason}" for name, reason in decision.unclear.items()]
+        reasons = [f.keterangan for f in findings if f.severity == "blocking"] + unclear
         return await store.transition(
             conn,
             tps,
@@ -92,25 +93,33 @@ async def _record_decoding(
         TpsState.VERIFIED,
         findings=findings,
         actor_system="checks",
-        reason="every number read clearly and every blocking rule holds",
+        reason="setiap angka terbaca jelas dan semua aturan yang memblokir terpenuhi",
     )
     return await store.transition(
-        conn, tps, TpsState.PUBLISHED, actor_system="checks", reason="verified automatically"
+        conn, tps, TpsState.PUBLISHED, actor_system="checks", reason="terverifikasi otomatis"
     )
 
 
 def require_officer(user: User, tps: str) -> None:
     """Only recap officers (or administrators) whose area covers the TPS act on its numbers."""
     if user.role not in (Role.OFFICER, Role.ADMIN):
-        raise Forbidden("only a recap officer reviews, signs off or publishes a TPS's numbers")
+        raise Forbidden(
+            "Hanya petugas rekapitulasi yang meninjau, mengesahkan atau menerbitkan angka TPS",
+            detail="only a recap officer acts on a TPS's numbers",
+        )
     if not user.covers(tps):
-        raise Forbidden(f"TPS {tps} is outside the area of this login")
+        raise Forbidden(
+            f"TPS {tps} di luar wilayah akun ini", detail=f"TPS {tps} is outside the area of this login"
+        )
 
 
 def reason_given(reason: str) -> str:
     """The officer's reason, which must be there: it is kept with the numbers for everyone to read."""
     if not reason.strip():
-        raise InvalidInput("say why: the reason is kept with the numbers for everyone to read")
+        raise InvalidInput(
+            "Tuliskan alasannya: alasan disimpan bersama angka dan dapat dibaca semua orang",
+            detail="a reason is required",
+        )
     return reason.strip()
 
 
@@ -122,16 +131,21 @@ async def sign_off(
     why = reason_given(reason)
     unknown = sorted(set(numbers) - set(PAGE_OF))
     if unknown:
-        raise InvalidInput(f"not fields of the form: {', '.join(unknown)}")
+        raise InvalidInput(
+            f"Bukan isian formulir C.Hasil: {', '.join(unknown)}", detail=f"unknown fields: {unknown}"
+        )
     if any(not 0 <= v <= 999 for v in numbers.values()):
-        raise InvalidInput("every number on the form is from 0 to 999")
+        raise InvalidInput("Setiap angka pada formulir antara 0 dan 999", detail="a number outside 0-999")
     async with conn.transaction():
         await store.lock_tps(conn, tps)
         current = await store.load(conn, tps, lock=True)
         if current is None:
-            raise NotFound(f"TPS {tps} has no numbers yet")
+            raise NotFound(f"TPS {tps} belum punya angka", detail=f"TPS {tps} has no numbers yet")
         if current.state not in (TpsState.NEEDS_REVIEW, TpsState.REVIEWED):
-            raise Conflict(f"TPS {tps} is not waiting for review (it is {current.state})")
+            raise Conflict(
+                f"TPS {tps} tidak sedang menunggu tinjauan",
+                detail=f"TPS {tps} is {current.state}, not waiting for review",
+            )
         merged = {**current.numbers, **numbers}
         findings: list[Finding] = check_tps(merged, await registered_dpt(conn, tps))
         return await store.transition(
@@ -152,7 +166,10 @@ async def publish(conn: asyncpg.Connection, tps: str, officer: User, reason: str
         current = await store.load(conn, tps, lock=True)
         if current is None or current.state not in (TpsState.VERIFIED, TpsState.REVIEWED):
             state = "no numbers" if current is None else current.state
-            raise Conflict(f"TPS {tps} cannot be published: it is {state}, not verified or signed off")
+            raise Conflict(
+                f"TPS {tps} belum dapat diterbitkan: angkanya belum terverifikasi atau disahkan petugas",
+                detail=f"TPS {tps} cannot be published: it is {state}, not verified or signed off",
+            )
         return await store.transition(
-            conn, tps, TpsState.PUBLISHED, actor_user=officer.id, reason=reason.strip() or "published"
+            conn, tps, TpsState.PUBLISHED, actor_user=officer.id, reason=reason.strip() or "diterbitkan"
         )

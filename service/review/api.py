@@ -11,7 +11,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 
 from service.errors import InvalidInput
-from service.regions.codes import Level, level_of
+from service.regions.codes import tps_code
 from service.review import crops
 from service.review import store as review
 from service.users.model import User
@@ -35,6 +35,18 @@ class Reason(msgspec.Struct, frozen=True):
     reason: ReasonText
 
 
+class Signing(msgspec.Struct, frozen=True):
+    reason: ReasonText
+    over_findings: bool = False
+    """The officer was told which blocking rules the numbers break and signs them off anyway."""
+
+
+class NewReadingDecision(msgspec.Struct, frozen=True):
+    adopt: bool
+    """true: the TPS goes back to review with the new photo's numbers; false: they are set aside."""
+    reason: ReasonText
+
+
 class CorrectionRequest(msgspec.Struct, frozen=True):
     numbers: Annotated[dict[FieldName, int], msgspec.Meta(max_length=64)]
     """Only the fields that change, by their form names (``suara_paslon_1``, ...)."""
@@ -47,12 +59,6 @@ class RetakeRequest(msgspec.Struct, frozen=True):
     """Shown to the KPPS on their phone: say what to photograph again, in Indonesian."""
 
 
-def _tps(code: str) -> str:
-    if level_of(code) is not Level.TPS:
-        raise InvalidInput(f"{code} is not a TPS code: a TPS has 13 digits")
-    return code
-
-
 class ReviewController(Controller):
     path = "/api/v1/review"
     tags = ["review"]  # noqa: RUF012 - Litestar declares it as a plain attribute
@@ -62,7 +68,10 @@ class ReviewController(Controller):
         self, db: asyncpg.Connection, current_user: User, limit: int = 50
     ) -> list[review.QueueItem]:
         if not 1 <= limit <= 500:
-            raise InvalidInput("limit is from 1 to 500")
+            raise InvalidInput(
+                f"Jumlah TPS dalam antrean yang diminta (limit) harus 1 sampai 500, bukan {limit}.",
+                detail=f"limit is from 1 to 500, not {limit}",
+            )
         return await review.queue(db, current_user, limit)
 
     @post(
@@ -73,16 +82,19 @@ class ReviewController(Controller):
     ) -> review.Claim:
         minutes = (data or ClaimRequest()).minutes
         if not 1 <= minutes <= 120:
-            raise InvalidInput("a claim lasts 1 to 120 minutes")
-        return await review.claim(db, current_user, _tps(code), minutes)
+            raise InvalidInput(
+                f"Lama memegang TPS harus 1 sampai 120 menit, bukan {minutes}.",
+                detail=f"a claim lasts 1 to 120 minutes, not {minutes}",
+            )
+        return await review.claim(db, current_user, tps_code(code), minutes)
 
     @delete("/{code:str}/claim", summary="Let the TPS go back to the queue", status_code=204)
     async def release(self, db: asyncpg.Connection, current_user: User, code: str) -> None:
-        await review.release(db, current_user, _tps(code))
+        await review.release(db, current_user, tps_code(code))
 
     @get("/{code:str}", summary="What needs deciding: each field as read, the broken rules, photos, requests")
     async def detail(self, db: asyncpg.Connection, current_user: User, code: str) -> review.ReviewDetail:
-        return await review.detail(db, current_user, _tps(code))
+        return await review.detail(db, current_user, tps_code(code))
 
     @get(
         "/{code:str}/crops/{field:str}",
@@ -93,16 +105,19 @@ class ReviewController(Controller):
     async def crop(
         self, db: asyncpg.Connection, state: State, current_user: User, code: str, field: str
     ) -> Response[bytes]:
-        data = await crops.field_crop(db, state.photos, current_user, _tps(code), field)
+        data = await crops.field_crop(db, state.photos, current_user, tps_code(code), field)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": CROP_CACHE})
 
     @post(
         "/{code:str}/confirm", summary="The numbers as read are right: sign off and publish", status_code=200
     )
     async def confirm(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: Reason
+        self, db: asyncpg.Connection, current_user: User, code: str, data: Signing
     ) -> review.Decision:
-        return review.decision(await review.confirm(db, current_user, _tps(code), data.reason))
+        result = await review.confirm(
+            db, current_user, tps_code(code), data.reason, over_findings=data.over_findings
+        )
+        return review.decision(result)
 
     @post(
         "/{code:str}/correct",
@@ -112,7 +127,7 @@ class ReviewController(Controller):
     async def correct(
         self, db: asyncpg.Connection, current_user: User, code: str, data: CorrectionRequest
     ) -> review.Correction:
-        return await review.correct(db, current_user, _tps(code), data.numbers, data.reason)
+        return await review.correct(db, current_user, tps_code(code), data.numbers, data.reason)
 
     @post(
         "/{code:str}/approve",
@@ -120,9 +135,29 @@ class ReviewController(Controller):
         status_code=200,
     )
     async def approve(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: Reason
+        self, db: asyncpg.Connection, current_user: User, code: str, data: Signing
     ) -> review.Decision:
-        result = await review.decide(db, current_user, _tps(code), approve=True, reason=data.reason)
+        result = await review.decide(
+            db,
+            current_user,
+            tps_code(code),
+            approve=True,
+            reason=data.reason,
+            over_findings=data.over_findings,
+        )
+        return review.decision(result)
+
+    @post(
+        "/{code:str}/new-reading",
+        summary="Take a new photo's numbers of a published or signed-off TPS for review, or set them aside",
+        status_code=200,
+    )
+    async def new_reading(
+        self, db: asyncpg.Connection, current_user: User, code: str, data: NewReadingDecision
+    ) -> review.Decision:
+        result = await review.decide_new_reading(
+            db, current_user, tps_code(code), adopt=data.adopt, reason=data.reason
+        )
         return review.decision(result)
 
     @post(
@@ -131,11 +166,19 @@ class ReviewController(Controller):
     async def reject(
         self, db: asyncpg.Connection, current_user: User, code: str, data: Reason
     ) -> review.Decision:
-        result = await review.decide(db, current_user, _tps(code), approve=False, reason=data.reason)
+        result = await review.decide(db, current_user, tps_code(code), approve=False, reason=data.reason)
         return review.decision(result)
+
+    @post(
+        "/{code:str}/flags/answer",
+        summary="Answer the KPPS's reports of a number read wrong: the numbers stand, saying why",
+        status_code=204,
+    )
+    async def answer_flags(self, db: asyncpg.Connection, current_user: User, code: str, data: Reason) -> None:
+        await review.answer_flags(db, current_user, tps_code(code), data.reason)
 
     @post("/{code:str}/retake", summary="Ask the KPPS for a new photo of a page, saying why", status_code=201)
     async def retake(
         self, db: asyncpg.Connection, current_user: User, code: str, data: RetakeRequest
     ) -> review.Retake:
-        return await review.request_retake(db, current_user, _tps(code), data.page, data.reason)
+        return await review.request_retake(db, current_user, tps_code(code), data.page, data.reason)

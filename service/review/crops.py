@@ -25,6 +25,7 @@ from service.photos.storage import PhotoStore
 from service.results import workflow
 from service.results.store import BALLOT
 from service.users.model import User
+from service.web.labels import label
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,18 @@ async def field_crop(
     """A JPEG of the field's three boxes on the current photo of its page, for an officer of the area."""
     workflow.require_officer(officer, tps)
     if field not in PAGE_OF:
-        raise NotFound(f"the form C.Hasil-PPWP has no field {field!r}; its fields are {', '.join(PAGE_OF)}")
-    where = (await current(conn, tps, PAGE_OF[field])).located.get(field)
+        raise NotFound(
+            f"Formulir C.Hasil-PPWP tidak punya isian {label(field)}.",
+            detail=f"the form C.Hasil-PPWP has no field {field!r}; its fields are {', '.join(PAGE_OF)}",
+        )
+    page = PAGE_OF[field]
+    where = (await current(conn, tps, page)).located.get(field)
     if where is None:
         raise NotFound(
-            f"TPS {tps} has no photo of page {PAGE_OF[field]} read by rekap, so there is no picture "
-            f"of {field}: its numbers were recorded without one, or the photo is still being read"
+            f"TPS {tps} belum punya foto halaman {page} yang sudah dibaca rekap, jadi belum ada gambar "
+            f"isian '{label(field)}': angkanya dicatat tanpa foto, atau fotonya masih dibaca.",
+            detail=f"TPS {tps} has no photo of page {page} read by rekap, so there is no picture "
+            f"of {field}: its numbers were recorded without one, or the photo is still being read",
         )
     copy = await asyncio.to_thread(working_copy, photos, where.sha256)
     return await asyncio.to_thread(ocr.crop_field, copy, where.quad, photo_size=where.photo_size)
@@ -125,5 +132,5 @@ def working_copy(photos: PhotoStore, sha256: str) -> bytes:
         try:
             photos.put_working(sha256, copy)
         except StorageFull as full:  # the crop is still cut; the next one tries to keep it again
-            log.warning("photo %s: %s", sha256, full)
+            log.warning("photo %s: %s", sha256, full.detail or full.message)
         return copy

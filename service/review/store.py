@@ -1,9 +1,12 @@
 """What recap officers do with a TPS held for review, each step checked against the officer's area.
 
-An officer claims a TPS (nobody else may act on it until the claim is released or expires),
-then confirms the numbers as read (published at once: no number changed), corrects them (the
-correction waits for a second officer: four eyes), or asks the KPPS for a new photo of a page.
-A second officer approves the correction (published) or rejects it (back to review).
+Looking at a TPS claims nothing. An officer who acts claims it ("Tinjau": nobody else may act on
+it until the claim is released or expires), then confirms the numbers as read (published at
+once: no number changed), corrects them (the correction waits for a second officer: four eyes),
+or asks the KPPS for a new photo of a page. A second officer approves the correction (published)
+or rejects it (back to review). Confirming or approving numbers that break a blocking rule needs
+the officer to say so a second time (``over_findings``). A new photo of a TPS already published
+or signed off waits beside its numbers (``new_reading``) until an officer takes it or sets it aside.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from ocr import DecodedField
 from ocr.form import PAGE_OF
 from ocr.reading import Alternative
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.results import store, workflow
-from service.results.checks import Finding
+from service.results import new_reading, store, workflow
+from service.results.checks import Finding, blocking
+from service.results.new_reading import NewReading
 from service.results.states import TpsState
 from service.results.store import BALLOT
-from service.review import crops
+from service.review import crops, flags
+from service.times import wib
 from service.users.model import Role, User
 
 
@@ -31,7 +36,11 @@ class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     state: str
     waiting_for: str
-    """``review`` (an officer decides) or ``approval`` (a second officer approves a correction)."""
+    """``review`` (an officer decides), ``approval`` (a second officer approves a correction) or
+    ``new_reading`` (a new photo of a published or signed-off TPS read other numbers) or
+    ``kpps_flag`` (only the KPPS's report of a number read wrong)."""
+    flags: int = 0
+    """Open reports of the KPPS that a number was read wrong."""
     disagreement: int
     """How far apart the numbers of the broken blocking rules are, summed."""
     voters: int
@@ -52,7 +61,26 @@ class Correction(msgspec.Struct, frozen=True, kw_only=True):
     proposed_at: datetime
     numbers_before: dict[str, int]
     numbers_after: dict[str, int]
+    changed: dict[str, tuple[int | None, int | None]]
+    """Field → (before, after), only the fields the correction changes."""
     reason: str
+
+
+def _changed(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, tuple[int | None, int | None]]:
+    return {
+        name: (before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the TPS is, for the review screen's header (to notice a photo of another TPS's form)."""
+
+    tps_number: int
+    desa: str
+    kecamatan: str
+    kabupaten: str
 
 
 class Retake(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +97,7 @@ class ReviewPhoto(msgspec.Struct, frozen=True, kw_only=True):
 
 class ReviewDetail(msgspec.Struct, frozen=True, kw_only=True):
     tps_code: str
+    place: Place | None
     state: str
     numbers: dict[str, int]
     findings: list[Finding]
@@ -84,8 +113,13 @@ class ReviewDetail(msgspec.Struct, frozen=True, kw_only=True):
     """Field name → the most probable readings of its boxes, best first, each ``[value,
     probability]`` (``null``: every box empty); the same fields as ``crops``."""
     correction: Correction | None
+    new_reading: NewReading | None
+    """A new photo's numbers waiting beside those of a published or signed-off TPS."""
+    flags: list[flags.Flag]
+    """The KPPS's open reports of a number read wrong ("angka ini salah"), by field."""
     retakes: list[Retake]
     claimed_by: str | None
+    claimed_until: datetime | None
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,18 +141,28 @@ def _scope(user: User) -> str:
 async def queue(conn: asyncpg.Connection, officer: User, limit: int = 50) -> list[QueueItem]:
     """TPS in the officer's area waiting for a decision, most consequential first."""
     if officer.role not in (Role.OFFICER, Role.ADMIN):
-        raise Forbidden("only recap officers have a review queue")
+        raise Forbidden(
+            "Antrean tinjauan hanya untuk petugas rekapitulasi",
+            detail="only recap officers have a review queue",
+        )
     rows = await conn.fetch(
         """
         SELECT r.tps_code, t.name, r.state, r.findings::text AS findings, coalesce(t.dpt_j, 0) AS voters,
-               (c.id IS NOT NULL) AS awaiting_approval, u.username AS claimed_by, k.expires_at
+               (c.id IS NOT NULL) AS awaiting_approval, (n.id IS NOT NULL) AS new_reading,
+               flagged.n AS flags,
+               u.username AS claimed_by, k.expires_at
         FROM tps_result r
         JOIN tps t ON t.code = r.tps_code
         LEFT JOIN correction c ON c.tps_code = r.tps_code AND c.ballot = r.ballot AND c.decided_at IS NULL
+        LEFT JOIN new_reading n ON n.tps_code = r.tps_code AND n.ballot = r.ballot AND n.decided_at IS NULL
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS n FROM kpps_flag f
+            WHERE f.tps_code = r.tps_code AND f.ballot = r.ballot AND f.closed_at IS NULL
+        ) flagged ON true
         LEFT JOIN review_claim k ON k.tps_code = r.tps_code AND k.ballot = r.ballot AND k.expires_at > now()
         LEFT JOIN app_user u ON u.id = k.officer_id
         WHERE r.ballot = $1 AND r.tps_code LIKE $2 || '%'
-          AND (r.state = 'needs_review' OR (r.state = 'reviewed' AND c.id IS NOT NULL))
+          AND (r.state = 'needs_review' OR c.id IS NOT NULL OR n.id IS NOT NULL OR flagged.n > 0)
         """,
         BALLOT,
         _scope(officer),
@@ -131,9 +175,16 @@ async def queue(conn: asyncpg.Connection, officer: User, limit: int = 50) -> lis
                 tps_code=r["tps_code"],
                 name=r["name"],
                 state=r["state"],
-                waiting_for="approval" if r["awaiting_approval"] else "review",
+                waiting_for="approval"
+                if r["awaiting_approval"]
+                else "new_reading"
+                if r["new_reading"]
+                else "review"
+                if r["state"] == "needs_review"
+                else "kpps_flag",
                 disagreement=sum(abs(f.left - f.right) for f in findings if f.severity == "blocking"),
                 voters=r["voters"],
+                flags=r["flags"],
                 claimed_by=r["claimed_by"],
                 claimed_until=r["expires_at"],
             )
@@ -146,7 +197,9 @@ async def claim(conn: asyncpg.Connection, officer: User, tps: str, minutes: int)
     """Hold the TPS for ``minutes``; the officer's own claim is extended, another's refused."""
     workflow.require_officer(officer, tps)
     if await store.load(conn, tps) is None:
-        raise NotFound(f"TPS {tps} has no numbers to review yet")
+        raise NotFound(
+            f"TPS {tps} belum punya angka untuk ditinjau", detail=f"TPS {tps} has no numbers to review yet"
+        )
     row = await conn.fetchrow(
         """
         INSERT INTO review_claim (tps_code, ballot, officer_id, expires_at)
@@ -165,8 +218,9 @@ async def claim(conn: asyncpg.Connection, officer: User, tps: str, minutes: int)
         holder = await claimed(conn, tps)
         assert holder is not None
         raise Conflict(
-            f"TPS {tps} is being reviewed by {holder.officer} until "
-            f"{holder.expires_at:%H:%M} UTC; choose another from the queue"
+            f"TPS {tps} sedang ditinjau {holder.officer} sampai {wib(holder.expires_at)}; "
+            "pilih TPS lain dari antrean",
+            detail=f"claimed by {holder.officer} until {holder.expires_at.isoformat()}",
         )
     return Claim(tps_code=tps, officer=officer.username, expires_at=row["expires_at"])
 
@@ -202,10 +256,13 @@ async def _holding(conn: asyncpg.Connection, officer: User, tps: str) -> None:
         BALLOT,
         officer.id,
     )
-    if not held:
-        raise Conflict(
-            f"claim TPS {tps} first (POST /api/v1/review/{tps}/claim): your claim is missing or expired"
-        )
+    if held:
+        await flags.close_all(conn, tps, officer.id)  # acting on the TPS answers the KPPS's reports
+        return
+    raise Conflict(
+        f'Tekan "Tinjau" dulu untuk TPS {tps}: Anda belum memegangnya atau waktunya sudah habis',
+        detail=f"claim TPS {tps} first (POST /api/v1/review/{tps}/claim): claim missing or expired",
+    )
 
 
 async def open_correction(conn: asyncpg.Connection, tps: str) -> Correction | None:
@@ -219,12 +276,15 @@ async def open_correction(conn: asyncpg.Connection, tps: str) -> Correction | No
     )
     if row is None:
         return None
+    before = msgspec.json.decode(row["before"], type=dict[str, int])
+    after = msgspec.json.decode(row["after"], type=dict[str, int])
     return Correction(
         id=row["id"],
         proposed_by=row["username"],
         proposed_at=row["proposed_at"],
-        numbers_before=msgspec.json.decode(row["before"], type=dict[str, int]),
-        numbers_after=msgspec.json.decode(row["after"], type=dict[str, int]),
+        numbers_before=before,
+        numbers_after=after,
+        changed=_changed(before, after),
         reason=row["reason"],
     )
 
@@ -234,7 +294,7 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
     workflow.require_officer(officer, tps)
     result = await store.load(conn, tps)
     if result is None:
-        raise NotFound(f"TPS {tps} has no numbers yet")
+        raise NotFound(f"TPS {tps} belum punya angka", detail=f"TPS {tps} has no numbers yet")
     raw = await conn.fetchval(
         "SELECT d.decoding::text FROM tps_result r JOIN tps_decoding d ON d.id = r.decoding_id "
         "WHERE r.tps_code = $1 AND r.ballot = $2",
@@ -242,11 +302,14 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
         BALLOT,
     )
     fields = list(msgspec.json.decode(raw, type=_Decoded).fields.values()) if raw else []
-    fields.sort(key=lambda f: (f.accepted and f.value == f.read, f.name))
+    order = {name: i for i, name in enumerate(PAGE_OF)}
+    fields.sort(key=lambda f: order.get(f.name, len(order)))  # the form's order
     pages = await crops.current(conn, tps)
     boxes = pages.located
+    holder = await claimed(conn, tps)
     return ReviewDetail(
         tps_code=tps,
+        place=await _place(conn, tps),
         state=result.state.value,
         numbers=result.numbers,
         findings=result.findings,
@@ -255,8 +318,37 @@ async def detail(conn: asyncpg.Connection, officer: User, tps: str) -> ReviewDet
         crops={name: crops.url(tps, name, boxes[name].sha256) for name in PAGE_OF if name in boxes},
         alternatives={name: boxes[name].alternatives for name in PAGE_OF if name in boxes},
         correction=await open_correction(conn, tps),
+        new_reading=await new_reading.waiting(conn, tps, result.numbers),
+        flags=await flags.open_flags(conn, tps),
         retakes=await retakes(conn, tps),
-        claimed_by=None if (holder := await claimed(conn, tps)) is None else holder.officer,
+        claimed_by=None if holder is None else holder.officer,
+        claimed_until=None if holder is None else holder.expires_at,
+    )
+
+
+async def _place(conn: asyncpg.Connection, tps: str) -> Place | None:
+    row = await conn.fetchrow(
+        "SELECT t.number, d.name AS desa, k.name AS kecamatan, b.name AS kabupaten "
+        "FROM tps t JOIN region d ON d.code = t.desa_code JOIN region k ON k.code = d.parent_code "
+        "JOIN region b ON b.code = k.parent_code WHERE t.code = $1",
+        tps,
+    )
+    if row is None:
+        return None
+    return Place(
+        tps_number=row["number"], desa=row["desa"], kecamatan=row["kecamatan"], kabupaten=row["kabupaten"]
+    )
+
+
+def _over(result: store.TpsResult | None, over_findings: bool) -> None:
+    """Numbers that break a blocking rule are confirmed only when the officer says so twice."""
+    if result is None or over_findings or not blocking(result.findings):
+        return
+    broken = "; ".join(f.keterangan for f in result.findings if f.severity == "blocking")
+    raise Conflict(
+        f"Angka ini melanggar aturan yang memblokir: {broken}. Yakin tetap disahkan? "
+        "Kirim lagi dengan over_findings agar angka ini diterbitkan apa adanya.",
+        detail="blocking findings: confirm again with over_findings=true",
     )
 
 
@@ -264,15 +356,21 @@ def decision(result: store.TpsResult) -> Decision:
     return Decision(tps_code=result.tps, state=result.state.value, numbers=result.numbers)
 
 
-async def confirm(conn: asyncpg.Connection, officer: User, tps: str, reason: str) -> store.TpsResult:
+async def confirm(
+    conn: asyncpg.Connection, officer: User, tps: str, reason: str, *, over_findings: bool = False
+) -> store.TpsResult:
     """The numbers as read are right (no number changes): signed off and published."""
     why = workflow.reason_given(reason)
     async with conn.transaction():
         await _holding(conn, officer, tps)
         if await open_correction(conn, tps) is not None:
-            raise Conflict(f"TPS {tps} has a correction waiting for approval: approve or reject it")
+            raise Conflict(
+                f"TPS {tps} punya koreksi yang menunggu persetujuan: setujui atau tolak koreksi itu",
+                detail="a correction is waiting for approval",
+            )
+        _over(await store.load(conn, tps), over_findings)
         await workflow.sign_off(conn, tps, officer, {}, why)
-        return await workflow.publish(conn, tps, officer, f"confirmed as read: {why}")
+        return await workflow.publish(conn, tps, officer, f"disahkan sesuai bacaan: {why}")
 
 
 async def correct(
@@ -285,9 +383,15 @@ async def correct(
         current = await store.load(conn, tps, lock=True)
         assert current is not None
         if await open_correction(conn, tps) is not None:
-            raise Conflict(f"TPS {tps} already has a correction waiting for approval")
+            raise Conflict(
+                f"TPS {tps} sudah punya koreksi yang menunggu persetujuan",
+                detail="a correction is already waiting for approval",
+            )
         if all(current.numbers.get(k) == v for k, v in numbers.items()):
-            raise InvalidInput("these are the numbers already there: confirm them instead of correcting")
+            raise InvalidInput(
+                "Angka ini sama dengan yang sudah ada: sahkan saja, tidak perlu dikoreksi",
+                detail="no number changes: confirm instead",
+            )
         before = dict(current.numbers)
         result = await workflow.sign_off(conn, tps, officer, numbers, why)
         row = await conn.fetchrow(
@@ -307,12 +411,19 @@ async def correct(
             proposed_at=row["proposed_at"],
             numbers_before=before,
             numbers_after=dict(result.numbers),
+            changed=_changed(before, result.numbers),
             reason=why,
         )
 
 
 async def decide(
-    conn: asyncpg.Connection, officer: User, tps: str, *, approve: bool, reason: str
+    conn: asyncpg.Connection,
+    officer: User,
+    tps: str,
+    *,
+    approve: bool,
+    reason: str,
+    over_findings: bool = False,
 ) -> store.TpsResult:
     """A second officer approves (published) or rejects (back to review) an open correction."""
     why = workflow.reason_given(reason)
@@ -320,11 +431,17 @@ async def decide(
         await _holding(conn, officer, tps)
         open_ = await open_correction(conn, tps)
         if open_ is None:
-            raise Conflict(f"TPS {tps} has no correction waiting for approval")
+            raise Conflict(
+                f"TPS {tps} tidak punya koreksi yang menunggu persetujuan",
+                detail="no correction waiting for approval",
+            )
         if open_.proposed_by == officer.username:
             raise Forbidden(
-                "four eyes: a correction is approved or rejected by another officer, not its author"
+                "Prinsip empat mata: koreksi disetujui atau ditolak petugas lain, bukan pengusulnya",
+                detail="four eyes: another officer decides a correction",
             )
+        if approve:
+            _over(await store.load(conn, tps), over_findings)
         await conn.execute(
             "UPDATE correction SET decided_by = $2, decided_at = now(), approved = $3, decision_reason = $4 "
             "WHERE id = $1",
@@ -335,7 +452,7 @@ async def decide(
         )
         if approve:
             return await workflow.publish(
-                conn, tps, officer, f"correction by {open_.proposed_by} approved: {why}"
+                conn, tps, officer, f"koreksi oleh {open_.proposed_by} disetujui: {why}"
             )
         return await store.transition(
             conn,
@@ -343,15 +460,35 @@ async def decide(
             TpsState.NEEDS_REVIEW,
             numbers=open_.numbers_before,
             actor_user=officer.id,
-            reason=f"correction by {open_.proposed_by} rejected: {why}",
+            reason=f"koreksi oleh {open_.proposed_by} ditolak: {why}",
         )
+
+
+async def decide_new_reading(
+    conn: asyncpg.Connection, officer: User, tps: str, *, adopt: bool, reason: str
+) -> store.TpsResult:
+    """Take a new photo's numbers (back to review with them) or set them aside (nothing changes)."""
+    why = workflow.reason_given(reason)
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        await store.lock_tps(conn, tps)
+        dpt = await workflow.registered_dpt(conn, tps)
+        return await new_reading.decide(conn, tps, officer.id, adopt=adopt, reason=why, dpt=dpt)
+
+
+async def answer_flags(conn: asyncpg.Connection, officer: User, tps: str, reason: str) -> None:
+    """The officer checked the KPPS's reports against the photo and the numbers stand (saying why)."""
+    why = workflow.reason_given(reason)
+    async with conn.transaction():
+        await _holding(conn, officer, tps)
+        await flags.close_all(conn, tps, officer.id, why)
 
 
 async def request_retake(conn: asyncpg.Connection, officer: User, tps: str, page: int, reason: str) -> Retake:
     """Ask the KPPS for a new photo of a page; they see the reason on their phone."""
     why = workflow.reason_given(reason)
     if page not in (1, 2, 3):
-        raise InvalidInput("the form has pages 1, 2 and 3")
+        raise InvalidInput("Formulir hanya punya halaman 1, 2 dan 3", detail=f"page {page}")
     async with conn.transaction():
         await _holding(conn, officer, tps)
         at = await conn.fetchval(

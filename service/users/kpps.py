@@ -19,7 +19,10 @@ async def tps_in_region(conn: asyncpg.Connection, region: str) -> list[str]:
         for r in await conn.fetch("SELECT code FROM tps WHERE code LIKE $1 || '%' ORDER BY code", region)
     ]
     if not codes:
-        raise NotFound(f"region {region} has no TPS in the registry")
+        raise NotFound(
+            f"Wilayah {region} tidak punya TPS dalam daftar TPS.",
+            detail=f"region {region} has no TPS in the registry",
+        )
     return codes
 
 
@@ -27,7 +30,11 @@ async def issue_kpps(conn: asyncpg.Connection, codes: list[str]) -> list[IssuedC
     """A new secret for each TPS's KPPS login (created if missing); all or nothing."""
     for code in codes:
         if level_of(code) is not Level.TPS:
-            raise InvalidCode(code, "a KPPS login belongs to one TPS, whose code has 13 digits")
+            raise InvalidCode(
+                code,
+                "a KPPS login belongs to one TPS, whose code has 13 digits",
+                "akun KPPS milik satu TPS, yang kodenya 13 angka.",
+            )
     issued = []
     async with conn.transaction():
         for code in codes:

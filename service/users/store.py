@@ -122,7 +122,7 @@ async def login(
     )
     verified = await (hasher or hashing()).verify(row["secret_hash"] if row else DUMMY_HASH, secret)
     if not verified or row is None:
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
+        raise AuthenticationFailed(WRONG_CREDENTIALS, detail="wrong username or password")
     token, digest = new_token()
     expires_at = await db.fetchval(
         """
@@ -138,7 +138,7 @@ async def login(
         row["secret_hash"],
     )
     if expires_at is None:
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
+        raise AuthenticationFailed(WRONG_CREDENTIALS, detail="wrong username or password")
     return token, expires_at, _user(row)
 
 
@@ -154,10 +154,10 @@ async def user_for_token(conn: asyncpg.Connection, token: str) -> User:
         digest,
     )
     if row is None:
-        raise AuthenticationFailed(SESSION_INVALID)
+        raise AuthenticationFailed(SESSION_INVALID, detail="no session has this token (ended or never made)")
     if row["expired"]:
         await conn.execute("DELETE FROM session_token WHERE token_hash = $1", digest)
-        raise AuthenticationFailed(SESSION_EXPIRED)
+        raise AuthenticationFailed(SESSION_EXPIRED, detail="the session of this token expired")
     return _user(row)
 
 

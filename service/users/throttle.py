@@ -32,6 +32,7 @@ guesses cannot slip past the limit; a successful login takes its attempt back.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address, ip_address, ip_network
 
 import redis.asyncio as aioredis
@@ -39,6 +40,7 @@ import redis.asyncio as aioredis
 from service.db.redis import count_in_window
 from service.errors import TooManyAttempts
 from service.settings import Settings
+from service.times import wib
 
 CLIENT_FACTOR = 1000
 IPV6_PREFIX = 64
@@ -75,9 +77,12 @@ class LoginThrottle:
         pair_count, address_count = await count_in_window(self.redis, [pair, address], self.window_s)
         if pair_count > self.limit or address_count > CLIENT_FACTOR * self.limit:
             wait = max(int(await self.redis.ttl(pair)), int(await self.redis.ttl(address)), 1)
+            until = wib(datetime.now(UTC) + timedelta(seconds=wait))
             raise TooManyAttempts(
-                f"Terlalu banyak percobaan masuk yang gagal. Tunggu {wait // 60 + 1} menit, lalu coba lagi.",
+                f"Terlalu banyak percobaan masuk yang gagal. Tunggu {wait // 60 + 1} menit "
+                f"(sampai {until}), lalu coba lagi dengan kata sandi yang benar.",
                 retry_after=wait,
+                detail=f"too many failed logins for this username or address; retry after {wait} s",
             )
 
     async def succeeded(self, username: str, client: str) -> None:

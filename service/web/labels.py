@@ -35,6 +35,14 @@ def _field(name: str) -> str:
 
 FIELD = {name: _field(name) for names in FIELDS.values() for name in names}
 """Every field of the form, in page order."""
+
+
+def label(name: str) -> str:
+    """How the form labels a field, for messages (``pengguna_total_j``: "Jumlah pengguna hak pilih
+    (jumlah)"); a name that is no field of the form is shown quoted, as it was sent."""
+    return FIELD.get(name, f"'{name}'")
+
+
 VOTES_FIRST = [*VOTE_FIELDS, *(name for name in FIELD if name not in VOTE_FIELDS)]
 """The order a TPS's published numbers are shown in: the votes, then the administration."""
 
@@ -49,5 +57,6 @@ STATE = {
     "verified": "Terverifikasi",
     "reviewed": "Menunggu persetujuan petugas kedua",
     "published": "Dipublikasikan",
+    "new_photo": "Foto baru menunggu keputusan petugas",
 }
 """States of a TPS (``TpsState``), a page (``PageState``) and a photo (``PhotoState``)."""

@@ -11,17 +11,16 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, Router, get
+from litestar import Controller, Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
-from service.errors import InvalidInput
 from service.public import documents
 from service.public.cache import CACHE_CONTROL, NATION, PublicCache
 from service.public.results import RegionResult, TpsResult
-from service.regions.codes import Level, level_of
+from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import RegionRef, path_of
 from service.web import labels
 
@@ -31,6 +30,8 @@ PAGES = ("/hasil", "/kpps", "/petugas")
 """Paths answered with HTML, errors included."""
 
 STATIC_CACHE = CacheControlHeader(public=True, max_age=3600)
+SERVICE_WORKER = (STATIC / "sw.js").read_bytes()
+"""Served at /sw.js, not under /static: a service worker controls only the paths under its own."""
 LABELS_JSON = msgspec.json.encode({"field": labels.FIELD, "state": labels.STATE}).decode()
 
 
@@ -89,15 +90,19 @@ class WebPages(Controller):
     async def kpps(self) -> Template:
         return Template("kpps.html", context={"labels_json": LABELS_JSON})
 
+    @get("/sw.js", include_in_schema=False, cache_control=CacheControlHeader(no_cache=True))
+    async def service_worker(self) -> Response[bytes]:
+        """The KPPS page's offline copy (static/sw.js); revalidated on every visit, so that a new
+        version reaches the phones at once."""
+        return Response(SERVICE_WORKER, media_type="text/javascript")
+
     @get("/petugas")
     async def queue(self) -> Template:
         return Template("antrian.html", context={"labels_json": LABELS_JSON})
 
     @get("/petugas/tps/{code:str}")
     async def review(self, code: str) -> Template:
-        if level_of(code) is not Level.TPS:
-            raise InvalidInput(f"{code} is not a TPS code: a TPS has 13 digits")
-        return Template("tinjau.html", context={"labels_json": LABELS_JSON, "code": code})
+        return Template("tinjau.html", context={"labels_json": LABELS_JSON, "code": tps_code(code)})
 
 
 def static_files() -> Router:

@@ -114,7 +114,7 @@ def held(api: httpx.Client, synthetic: Synthetic) -> dict[str, int]:
     def flagged() -> bool:
         pages = api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["pages"]
         states = {p["state"] for p in pages}
-        return "needs_review" in states and states <= {"needs_review", "verified"}
+        return "needs_review" in states and states <= {"needs_review"}
 
     wait_for(flagged, "the worker to read HELD and hold it for review")
     return synthetic.values[own]
@@ -162,29 +162,51 @@ async def test_a_kpps_sends_the_three_pages_from_a_phone(
     def card(n: int) -> Locator:
         return page.locator(f'.page[data-page="{n}"]')
 
+    # The page keeps itself on the phone (a service worker) before the signal goes.
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     for n in (1, 2):
         await card(n).locator("input[type=file]").set_input_files(synthetic.page(truth_tps, n))
-    await expect(card(2).locator(".state")).not_to_have_text("Belum ada foto")
-    # The signal drops as the third page is sent: the phone says so and sends it once it is back.
+        await expect(card(n).locator(".state")).not_to_have_text(
+            re.compile("Belum ada foto|Menyiapkan|Mengunggah")
+        )
+    # The signal drops as the third page is sent: the phone keeps the photo, the KPPS closes the
+    # tab, opens the page again without a signal, and the photo is sent once the signal is back.
     await context.set_offline(True)
     await card(3).locator("input[type=file]").set_input_files(synthetic.page(truth_tps, 3))
     await expect(card(3).locator(".state")).to_contain_text("Gagal terkirim", timeout=10_000)
     await expect(page.locator("#net")).to_be_visible()
     await screenshots.take(page, "2-offline")
+    await page.close()
+    page = await context.new_page()
+    opened = await page.goto(f"{site}/kpps")
+    assert opened is not None and opened.ok and opened.from_service_worker
+    await expect(page.locator("#outbox")).to_contain_text("1 foto tersimpan di ponsel ini")
+    await screenshots.take(page, "2b-reopened-offline")
     await context.set_offline(False)
+    await log_in(page, f"kpps.{PHONED}")
     for n in (1, 2, 3):
-        await expect(card(n).locator(".state")).to_have_text("Terverifikasi", timeout=READ_S)
+        await expect(card(n).locator(".state")).to_have_text("Dipublikasikan", timeout=READ_S)
+    await expect(page.locator("#outbox")).to_be_hidden()
+    # The numbers read, page by page, for the KPPS to check against the paper.
+    for name in ("suara_paslon_1", "suara_paslon_2", "suara_paslon_3"):
+        await expect(card(2).locator(f'tr[data-field="{name}"] td.n')).to_have_text(str(truth[name]))
+    # "angka ini salah" reaches the officers with the field.
+    await card(2).locator('tr[data-field="suara_paslon_2"] button').click()
+    await expect(card(2).locator('tr[data-field="suara_paslon_2"]')).to_contain_text("dilaporkan ke petugas")
     await assert_fits(page)
     await screenshots.take(page, "3-read")
 
     kpps = bearer(api, f"kpps.{PHONED}", PASSWORD)
     status = api.get(f"/api/v1/tps/{PHONED}/ppwp", headers=kpps).json()
     assert [(p["page"], p["versions"]) for p in status["pages"]] == [(1, 1), (2, 1), (3, 1)]
+    assert status["waiting"] == [] and status["state"] == "published"  # the kept photo arrived once
     read = {name: f["value"] for p in status["pages"] for name, f in p["fields"].items()}
     assert read["suara_sah"] == truth["suara_sah"]
 
     # An officer asks for a new photo of page 2: the phone shows why, until a new one is sent.
     officer = bearer(api, OFFICERS[0], PASSWORD)
+    flagged = api.get(f"/api/v1/review/{PHONED}", headers=officer).json()["flags"]
+    assert [f["field"] for f in flagged] == ["suara_paslon_2"]
     assert api.post(f"/api/v1/review/{PHONED}/claim", json={}, headers=officer).status_code == 200
     why = "Halaman 2 terpotong di sisi kanan, foto ulang seluruh halaman"
     asked = api.post(f"/api/v1/review/{PHONED}/retake", json={"page": 2, "reason": why}, headers=officer)
@@ -207,7 +229,7 @@ async def test_a_kpps_sends_the_three_pages_from_a_phone(
         )
     )
     await expect(card(2).locator(".retake")).to_be_hidden(timeout=READ_S)
-    await expect(card(2).locator(".state")).to_have_text("Terverifikasi", timeout=READ_S)
+    await expect(card(2).locator(".state")).to_have_text("Dipublikasikan", timeout=READ_S)
     await screenshots.take(page, "5-retaken")
     await context.close()
 
@@ -217,6 +239,14 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
 ) -> None:
     before = api.get(f"/api/v1/public/ppwp/regions/{DESA}").json()
 
+    # The second officer looks at the TPS first: looking claims nothing.
+    second = await (await browser.new_context(**DESKTOP)).new_page()
+    await second.goto(f"{site}/petugas/tps/{HELD}")
+    await log_in(second, OFFICERS[1])
+    await expect(second.locator(".place")).to_contain_text("TPS 002")
+    await expect(second.locator("#take")).to_be_visible()
+    await expect(second.locator("#decide button[value=correct]")).to_be_disabled()
+
     # The first officer finds the TPS in the queue, sees the photo and the crops, and corrects it.
     first = await (await browser.new_context(**DESKTOP)).new_page()
     await first.goto(f"{site}/petugas")
@@ -225,7 +255,13 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
     await expect(row).to_contain_text("Tinjauan")
     await screenshots.take(first, "1-queue")
     await row.locator("a").click()
+    await first.click("#take")
     await expect(first.locator(".claim")).to_contain_text("Anda pegang")
+    # Confirming numbers that break a blocking rule asks again, naming the rule, next to the buttons.
+    await first.fill("#decide textarea[name=reason]", "Sesuai foto")
+    await first.click("#decide button[value=confirm]")
+    await expect(first.locator("#decide .error")).to_contain_text("melanggar aturan yang memblokir")
+    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] is None
     await expect(first.locator(".findings li").first).to_be_visible()
     await expect(first.locator("tr.flagged").first).to_be_visible()
     await expect(first.locator(".viewer .frame img")).to_have_attribute("src", re.compile(r"^blob:"))
@@ -243,25 +279,26 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
     await assert_fits(first)
     await screenshots.take(first, "2-correcting")
     await first.click("#decide button[value=correct]")
-    await expect(first.locator(".claim")).to_contain_text("Koreksi diusulkan")
+    await expect(first.locator("#decide .said")).to_contain_text("Koreksi diusulkan")
     await expect(first.locator("h1 .state")).to_have_text("Menunggu persetujuan petugas kedua")
     await screenshots.take(first, "3-proposed")
     # Nothing is published before a second officer approves.
     assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] is None
 
-    # The second officer sees what changed and approves it.
-    second = await (await browser.new_context(**DESKTOP)).new_page()
+    # The second officer sees only what changed and approves it.
     await second.goto(f"{site}/petugas")
-    await log_in(second, OFFICERS[1])
     row = second.locator(f'tr[data-tps="{HELD}"]')
     await expect(row).to_contain_text("Persetujuan koreksi")
     await row.locator("a").click()
+    await second.click("#take")
     await expect(second.locator(".correction")).to_contain_text(f"Koreksi oleh {OFFICERS[0]}")
+    summary = await second.locator(".correction").inner_text()
+    assert summary.count("→") == len(changed), summary
     await expect(second.locator("#decide button[value=correct]")).to_be_hidden()
     await second.fill("#decide textarea[name=reason]", "Sesuai foto halaman 1 dan 3 dan salinan")
     await screenshots.take(second, "4-approving")
     await second.click("#decide button[value=approve]")
-    await expect(second.locator(".claim")).to_contain_text("disetujui dan dipublikasikan")
+    await expect(second.locator("#decide .said")).to_contain_text("disetujui dan dipublikasikan")
     await expect(second.locator("h1 .state")).to_have_text("Dipublikasikan")
 
     # The public follows the results from the nation down to the TPS, on a phone.
@@ -282,6 +319,53 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
     await expect(public.locator(".history")).to_contain_text(OFFICERS[1])
     await assert_fits(public)
     await screenshots.take(public, "6-public-tps")
+
+
+async def test_a_page_sent_again_after_publication_changes_nothing_public_until_an_officer_decides(
+    browser: Browser, site: str, api: httpx.Client, synthetic: Synthetic, held: dict[str, int]
+) -> None:
+    """After the officers published HELD (the test above), its KPPS sends page 2 of the other
+    TPS's form again: the public numbers stay; the phone says an officer decides; one does."""
+    published = api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()
+    assert published["state"] == "published", "runs after the officers' journey"
+    other = sorted(synthetic.values)[0]
+    kpps = bearer(api, f"kpps.{HELD}", PASSWORD)
+    ok, again = cv2.imencode(
+        ".jpg", cv2.imread(str(synthetic.page(other, 2))), [cv2.IMWRITE_JPEG_QUALITY, 75]
+    )
+    assert ok
+    sent = api.post(
+        f"/api/v1/tps/{HELD}/ppwp/photos",
+        content=again.tobytes(),
+        headers={**kpps, "Content-Type": "image/jpeg"},
+        params={"page": 2},
+    )
+    assert sent.status_code == 201, sent.text
+    wait_for(
+        lambda: api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["new_reading"],
+        "the new photo to be read and held beside the published numbers",
+    )
+    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] == published["numbers"]
+
+    phone = await (await browser.new_context(**PHONE)).new_page()
+    await phone.goto(f"{site}/kpps")
+    await log_in(phone, f"kpps.{HELD}")
+    card = phone.locator('.page[data-page="2"] .state')
+    await expect(card).to_have_text("Foto baru menunggu keputusan petugas")
+
+    officer = await (await browser.new_context(**DESKTOP)).new_page()
+    await officer.goto(f"{site}/petugas")
+    await log_in(officer, OFFICERS[0])
+    row = officer.locator(f'tr[data-tps="{HELD}"]')
+    await expect(row).to_contain_text("Foto baru")
+    await row.locator("a").click()
+    await expect(officer.locator(".newreading li").first).to_contain_text("→")
+    await officer.click("#take")
+    await officer.fill("#decide textarea[name=reason]", "Halaman 2 milik TPS lain, bukan formulir TPS ini")
+    await officer.click(".newreading button[data-adopt='0']")
+    await expect(officer.locator("#decide .said")).to_contain_text("Foto baru diabaikan")
+    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] == published["numbers"]
+    await expect(card).to_have_text("Dipublikasikan", timeout=10_000)  # within the phone's 2 s poll
 
 
 PAGES = ("/hasil", f"/hasil/{DESA}", f"/hasil/{HELD}", "/kpps", "/petugas", f"/petugas/tps/{HELD}")

@@ -220,7 +220,7 @@ async def test_three_pages_are_stored_read_and_decoded(
 
     def decoded() -> Any:
         status = api.get(f"/api/v1/tps/{TPS}/ppwp", headers=kpps).json()
-        done = all(p["state"] in ("verified", "needs_review") for p in status["pages"])
+        done = all(p["state"] in ("published", "needs_review") for p in status["pages"])
         return status if done else None
 
     status = wait_for(decoded, what="the three pages to be read and decoded")
@@ -240,7 +240,8 @@ async def test_three_pages_are_stored_read_and_decoded(
     assert api.get(body["url"], headers=login(api, f"kpps.{OTHER_TPS}")).status_code == 403
     assert api.get(body["url"]).status_code == 401
     # Handed to the consistency checks: clear and consistent numbers are published and counted.
-    assert all(p["state"] == "verified" for p in status["pages"]), status["pages"]
+    assert all(p["state"] == "published" for p in status["pages"]), status["pages"]
+    assert status["state"] == "published" and not status["new_reading"]
     conn = await asyncpg.connect(intake_db)
     try:
         state = await conn.fetchval("SELECT state FROM tps_result WHERE tps_code = $1", TPS)

@@ -173,7 +173,7 @@ def test_etag_and_304(api: httpx.Client) -> None:
     assert older.status_code == 307
     assert older.headers["location"] == f"/api/v1/public/ppwp/v/{version}/regions/34"
     future = api.get(f"/api/v1/public/ppwp/v/{version + 1}/regions/34")
-    assert future.status_code == 404 and "does not exist yet" in future.json()["message"]
+    assert future.status_code == 404 and f"Versi data {version + 1} belum ada" in future.json()["message"]
 
 
 async def test_a_publication_reaches_the_answers_and_the_live_feed(api: httpx.Client, public_db: str) -> None:

@@ -87,23 +87,24 @@ def test_a_tps_code_gives_the_tps(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        ("3499", "there is no kabupaten/kota with code 3499"),
-        ("3404072001999", "there is no TPS with code 3404072001999"),
+        ("3499", "Tidak ada kabupaten/kota dengan kode 3499. Periksa kodenya."),
+        ("3404072001999", "Tidak ada TPS dengan kode 3404072001999. Periksa kodenya."),
     ],
 )
 def test_an_unknown_code_is_404_with_a_message(api: httpx.Client, code: str, message: str) -> None:
     response = api.get(f"/api/v1/regions/{code}")
     assert response.status_code == 404
-    assert response.json() == {"error": "NotFound", "message": message}
+    assert response.json()["error"] == "NotFound" and response.json()["message"] == message
+    assert code in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
     ("code", "fragment"),
     [
-        ("34.04", "digits only"),
-        ("34x", "digits only"),
-        ("12345", "it has 5 digits"),
-        ("3" * 14, "it has 14 digits"),
+        ("34.04", "hanya berisi angka, tanpa titik"),
+        ("34x", "hanya berisi angka, tanpa titik"),
+        ("12345", "panjangnya 5 angka"),
+        ("3" * 14, "panjangnya 14 angka"),
     ],
 )
 def test_a_malformed_code_is_400_with_a_message(api: httpx.Client, code: str, fragment: str) -> None:
@@ -167,7 +168,7 @@ def test_without_a_database_health_is_503_and_reads_are_503_with_retry_after(
     read = httpx.get(server.url + "/api/v1/regions/34", timeout=10)
     assert read.status_code == 503
     assert read.headers["retry-after"] == "5"
-    assert "try again shortly" in read.json()["message"]
+    assert "coba lagi" in read.json()["message"] and "try again shortly" in read.json()["detail"]
 
 
 async def test_a_database_migrated_by_a_newer_release_keeps_this_one_ready(

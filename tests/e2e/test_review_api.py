@@ -121,7 +121,7 @@ def test_claim_correct_and_approve_by_another_officer(api: httpx.Client) -> None
     assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["published"] is False
     assert api.post(f"/api/v1/review/{HELD}/claim", json={}, headers=first).status_code == 200
     own = api.post(f"/api/v1/review/{HELD}/approve", json={"reason": "yakin"}, headers=first)
-    assert own.status_code == 403 and "four eyes" in own.json()["message"]
+    assert own.status_code == 403 and "empat mata" in own.json()["message"]
     assert api.delete(f"/api/v1/review/{HELD}/claim", headers=first).status_code == 204
     assert api.post(f"/api/v1/review/{HELD}/claim", json={}, headers=second).status_code == 200
     done = api.post(f"/api/v1/review/{HELD}/approve", json={"reason": "sesuai foto"}, headers=second)

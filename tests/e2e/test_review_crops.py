@@ -98,7 +98,7 @@ def officer(api: httpx.Client, env: dict[str, str], synthetic: Synthetic) -> dic
         deadline = time.monotonic() + 90
         while True:
             pages = api.get(f"/api/v1/tps/{PHOTOGRAPHED}/ppwp", headers=kpps).json()["pages"]
-            if len(pages) == 3 and all(p["state"] in ("verified", "needs_review") for p in pages):
+            if len(pages) == 3 and all(p["state"] in ("published", "needs_review") for p in pages):
                 break
             assert time.monotonic() < deadline, f"the worker did not read and decode the photos: {pages}"
             time.sleep(0.2)
@@ -148,6 +148,7 @@ def test_crops_only_for_officers_of_the_area(api: httpx.Client, officer: dict[st
 def test_a_crop_that_does_not_exist_is_named(api: httpx.Client, officer: dict[str, str]) -> None:
     unknown = api.get(f"/api/v1/review/{PHOTOGRAPHED}/crops/suara_paslon_4", headers=officer)
     assert unknown.status_code == 404
-    assert "suara_paslon_4" in unknown.json()["message"] and "suara_paslon_3" in unknown.json()["message"]
+    assert "'suara_paslon_4'" in unknown.json()["message"] and "suara_paslon_3" in unknown.json()["detail"]
     missing = api.get(f"/api/v1/review/{UNPHOTOGRAPHED}/crops/suara_sah", headers=officer)
-    assert missing.status_code == 404 and "no photo of page 3" in missing.json()["message"]
+    assert missing.status_code == 404 and "no photo of page 3" in missing.json()["detail"]
+    assert "foto halaman 3" in missing.json()["message"] and "Jumlah suara sah" in missing.json()["message"]

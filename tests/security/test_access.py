@@ -75,6 +75,18 @@ WRITES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/review/{code}/reject"): Call(
         path=f"/api/v1/review/{HELD}/reject", json={"reason": "tidak sesuai"}, **REVIEW
     ),
+    ("POST", "/api/v1/review/{code}/new-reading"): Call(
+        path=f"/api/v1/review/{HELD}/new-reading", json={"adopt": True, "reason": "foto baru"}, **REVIEW
+    ),
+    ("POST", "/api/v1/review/{code}/flags/answer"): Call(
+        path=f"/api/v1/review/{HELD}/flags/answer", json={"reason": "angka sesuai foto"}, **REVIEW
+    ),
+    ("POST", "/api/v1/tps/{code}/ppwp/flags"): Call(
+        path=f"/api/v1/tps/{HELD}/ppwp/flags",
+        json={"field": "suara_paslon_1", "note": ""},
+        wrong_role=("ppk.depok", "kpu.sleman"),
+        out_of_scope=(f"kpps.{PUBLISHED}",),
+    ),
     ("POST", "/api/v1/review/{code}/retake"): Call(
         path=f"/api/v1/review/{HELD}/retake", json={"page": 1, "reason": "buram"}, **REVIEW
     ),

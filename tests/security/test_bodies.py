@@ -120,7 +120,7 @@ def test_a_reason_longer_than_the_limit_is_refused(
     officer = login("ppk.depok")
     long = server.post(f"/api/v1/review/{HELD}/confirm", json={"reason": "x" * 1001}, headers=officer)
     assert long.status_code == 400, long.text
-    assert long.json()["message"] == "Isian 'reason' terlalu panjang: paling banyak 1000 karakter."
+    assert long.json()["message"] == "Isian alasan ('reason') terlalu panjang: paling banyak 1000 karakter."
     huge = server.post(f"/api/v1/review/{HELD}/reject", json={"reason": "x" * 10**7}, headers=officer)
     assert huge.status_code == 413, huge.text
     correction = {"numbers": {"x" * 65: 1}, "reason": "angka terbaca salah"}

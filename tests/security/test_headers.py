@@ -43,6 +43,7 @@ def test_the_pages_policy_is_strict() -> None:
     assert csp["frame-ancestors"] == ["'none'"] and csp["form-action"] == ["'self'"]
     assert csp["img-src"] == ["'self'", "blob:"]  # the photos an officer sees, fetched with the token
     assert csp["require-trusted-types-for"] == ["'script'"]
+    assert csp["trusted-types"] == ["rekap-sw"]  # kpps.js's one policy: the service worker's address
     assert not any("unsafe" in source for sources in csp.values() for source in sources)
 
 

@@ -171,7 +171,7 @@ def test_the_upload_refuses_the_scan_bomb_in_indonesian(
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["reason"] == "damaged"
-    assert body["message"].startswith(ocr.Retake.DAMAGED.pesan) and "scans" in body["message"]
+    assert body["message"] == ocr.Retake.DAMAGED.pesan and "scans" in body["detail"]
     assert not list(storage.rglob(hashlib.sha256(scan_bomb).hexdigest()))
 
 

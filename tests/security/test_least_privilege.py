@@ -12,6 +12,9 @@ import pytest
 
 from service.audit.verify import verify
 from service.db.roles import APP_ROLE, too_powerful
+from service.results import new_reading
+from service.users.model import Role
+from service.users.store import upsert_user
 from tests.conftest import admin, as_service, rekap
 from tests.tps_numbers import consistent, record
 
@@ -83,10 +86,17 @@ async def test_append_only_tables_take_rows_but_never_change(service: asyncpg.Co
 
 
 async def test_the_service_does_its_work_and_the_history_grows(service: asyncpg.Connection) -> None:
-    """The workflow as the service runs it: a new reading appends events through the trigger
-    (its sequence and advisory lock included) and updates the TPS's row."""
+    """The workflow as the service runs it: a new reading of the published TPS waits beside it,
+    an officer takes it, which appends events through the trigger (its sequence and advisory lock
+    included) and updates the TPS's row."""
     before = await service.fetchval("SELECT count(*) FROM tps_result_event WHERE tps_code = $1", TPS)
     await record(service, TPS, consistent(2))
+    assert await service.fetchval("SELECT count(*) FROM new_reading WHERE tps_code = $1", TPS) == 1
+    officer = await upsert_user(
+        service, username="ppk.340407", display_name="PPK", role=Role.OFFICER, secret="s-long-1"
+    )
+    async with service.transaction():
+        await new_reading.decide(service, TPS, officer.id, adopt=True, reason="foto baru", dpt=None)
     assert await service.fetchval("SELECT count(*) FROM tps_result_event WHERE tps_code = $1", TPS) > before
     report = await verify(service)
     assert report.intact and report.chains == 1

@@ -174,6 +174,14 @@ async def _states(conn: asyncpg.Connection, shots: Photos, who: dict[str, User])
     await record(conn, WITHDRAWN, consistent(7))
     withdrawn = reader(marked(7, suara_paslon_3=919), "suara_paslon_3", "919 fits (the boxes read 913)")
     await workflow.record_decoding(conn, WITHDRAWN, withdrawn, await decoded(conn, WITHDRAWN))
+    # A new reading changes nothing published until an officer takes it back to review.
+    await review.decide_new_reading(
+        conn,
+        await _claimed(conn, secret, WITHDRAWN),
+        WITHDRAWN,
+        adopt=True,
+        reason="RAHASIA-4: kotak terbaca 913",
+    )
     # Published after review: a rejected correction first, then one approved by a second officer.
     await shots.send(CORRECTED, 1, public=True)
     first = reader(
@@ -207,6 +215,14 @@ async def _states(conn: asyncpg.Connection, shots: Photos, who: dict[str, User])
     await record(conn, REPUBLISHED, consistent(10))
     await shots.send(REPUBLISHED, 1, public=True, label="1 photographed again")
     await record(conn, REPUBLISHED, PUBLISHED_NUMBERS[REPUBLISHED])
+    await review.decide_new_reading(
+        conn,
+        await _claimed(conn, depok, REPUBLISHED),
+        REPUBLISHED,
+        adopt=True,
+        reason="Halaman 1 difoto ulang",
+    )
+    await review.confirm(conn, await _claimed(conn, depok, REPUBLISHED), REPUBLISHED, CONFIRMED_AS_READ)
 
 
 class Prepared(msgspec.Struct):

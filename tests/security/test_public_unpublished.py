@@ -22,7 +22,11 @@ import httpx
 import pytest
 
 from ocr.form import PAIRS
-from service.results import workflow
+from service.results import store, workflow
+from service.results.states import TpsState
+from service.review import store as review
+from service.users.model import Role
+from service.users.store import upsert_user
 from tests.security.conftest import (
     HELD,
     HELD_NUMBERS,
@@ -162,8 +166,9 @@ def wait_for_version(api: httpx.Client, after: int) -> None:
 async def test_a_tps_taken_back_from_publication_leaves_every_answer(
     api: httpx.Client, security_db: str
 ) -> None:
-    """A new photo reads other numbers that break a rule: the TPS goes back to review, and its
-    numbers leave the documents already cached (and answered from memory ahead of the router)."""
+    """A new photo reads other numbers that break a rule: nothing public changes until an officer
+    takes them back to review; then its numbers leave the documents already cached (and answered
+    from memory ahead of the router)."""
     shown = consistent(4)
     wrong = shown | {"suara_paslon_3": shown["suara_paslon_3"] + 300}
     documents = [
@@ -180,8 +185,20 @@ async def test_a_tps_taken_back_from_publication_leaves_every_answer(
             assert fetched(api, documents[0]).json()["numbers"] == shown
             assert fetched(api, documents[1]).json()["administrasi"]["suara_sah"] == shown["suara_sah"]
             assert fetched(api, documents[2]).json()["suara_sah"] == shown["suara_sah"]
-        version = api.get("/api/v1/public/ppwp/version").json()["version"]
         await workflow.record_decoding(conn, JAGAKARSA, decoding(wrong), await decoded(conn, JAGAKARSA))
+        assert fetched(api, documents[0]).json()["numbers"] == shown  # an upload alone changes nothing
+        assert (await store.load(conn, JAGAKARSA)).state is TpsState.PUBLISHED  # type: ignore[union-attr]
+        version = api.get("/api/v1/public/ppwp/version").json()["version"]
+        officer = await upsert_user(
+            conn,
+            username="ppk.jagakarsa",
+            display_name="PPK",
+            role=Role.OFFICER,
+            secret="s-long-7",
+            scope_region="317101",
+        )
+        await review.claim(conn, officer, JAGAKARSA, 15)
+        await review.decide_new_reading(conn, officer, JAGAKARSA, adopt=True, reason="halaman 2 difoto ulang")
     finally:
         await conn.close()
     wait_for_version(api, version)

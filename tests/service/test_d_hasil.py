@@ -87,11 +87,11 @@ async def test_only_the_officer_of_that_region_and_level_records_it(
     )
     with pytest.raises(Forbidden):
         await d_hasil.record(regions, kpps, "kecamatan", "340407", numbers)
-    with pytest.raises(InvalidInput, match="not a region directly under"):
+    with pytest.raises(InvalidInput, match="tidak langsung berada di bawah 340407"):
         await d_hasil.record(regions, ppk, "kecamatan", "340407", {"3171011001": {"suara_sah": 1}})
-    with pytest.raises(InvalidInput, match="not fields of the recap"):
+    with pytest.raises(InvalidInput, match=r"'suara_paslon_9' bukan isian D\.Hasil"):
         await d_hasil.record(regions, ppk, "kecamatan", "340407", {"3404072001": {"suara_paslon_9": 1}})
-    with pytest.raises(InvalidInput, match="level must be one of"):
+    with pytest.raises(InvalidInput, match="Tingkat rekapitulasi harus salah satu dari"):
         await d_hasil.record(regions, ppk, "desa", "3404072001", numbers)
     assert await regions.fetchval("SELECT count(*) FROM d_hasil") == 0
 

@@ -153,7 +153,7 @@ async def test_numbers_that_break_a_rule_wait_for_an_officer(
     assert (await totals.region_totals(regions, TPS[:10])).numbers["suara_paslon_1"] == 0, (
         "nothing unchecked counts"
     )
-    with pytest.raises(Conflict, match="cannot be published: it is needs_review"):
+    with pytest.raises(Conflict, match="belum dapat diterbitkan"):
         await workflow.publish(regions, TPS, people["ppk"], "go")  # type: ignore[arg-type]
     with pytest.raises(Forbidden):
         await workflow.sign_off(regions, TPS, people["kpps"], numbers, "mine")  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 rekap.start(["officer", "admin"], () => {
   const section = document.getElementById("queue");
   const body = section.querySelector("tbody");
-  const WAITING = { review: "Tinjauan", approval: "Persetujuan koreksi" };
+  const WAITING = { review: "Tinjauan", approval: "Persetujuan koreksi", new_reading: "Foto baru TPS terbit" };
   section.hidden = false;
 
   async function load() {

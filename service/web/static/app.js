@@ -170,7 +170,9 @@ const rekap = (() => {
 
   const state = (s) => labels.state[s] || s;
   const field = (f) => labels.field[f] || f;
-  const time = (iso) => new Date(iso).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit" });
+  /* Times in WIB, the zone written, wherever the phone or laptop thinks it is. */
+  const time = (iso) =>
+    `${new Date(iso).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Jakarta" })} WIB`;
 
   return {
     api, answer, auth, image, start, el, state, field, time, expired, ApiError,
