@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr.decode import EVIDENCE, decode
+from ocr.decode import EVIDENCE, NO_EQUATION, decode
 from ocr.fields import field_reading
 from ocr.form import FIELDS, Page
 from ocr.publication import conflicts, verdict
@@ -68,7 +68,7 @@ def test_unsure_boxes_or_a_missing_bubble_do_not_accept_alone() -> None:
     for reading in (unsure, missing):
         assert reading.evidence is Evidence.SETTLED
         field = decode([page_two(reading)]).fields["suara_paslon_1"]
-        assert not field.accepted and field.reason == "no equation could check this number"
+        assert not field.accepted and field.reason == NO_EQUATION
 
 
 def test_a_leading_crossed_out_box_without_a_bubble_agrees_and_nothing_else_does() -> None:
