@@ -120,6 +120,11 @@ def reason_given(reason: str) -> str:
             "Tuliskan alasannya: alasan disimpan bersama angka dan dapat dibaca semua orang",
             detail="a reason is required",
         )
+    if "\x00" in reason:  # PostgreSQL stores no NUL; said before any state is judged
+        raise InvalidInput(
+            "Alasan berisi karakter kosong (NUL) yang tidak dapat disimpan; ketik ulang alasannya",
+            detail="the reason holds a NUL character",
+        )
     return reason.strip()
 
 

@@ -367,6 +367,43 @@ async def test_a_page_sent_again_after_publication_changes_nothing_public_until_
     assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] == published["numbers"]
     await expect(card).to_have_text("Dipublikasikan", timeout=10_000)  # within the phone's 2 s poll
 
+    # Sent once more, and this time taken back to review: its numbers break a blocking rule, so
+    # confirming them asks again, naming the rule; the second press publishes them.
+    ok, third = cv2.imencode(
+        ".jpg", cv2.imread(str(synthetic.page(other, 2))), [cv2.IMWRITE_JPEG_QUALITY, 70]
+    )
+    assert ok
+    sent = api.post(
+        f"/api/v1/tps/{HELD}/ppwp/photos",
+        content=third.tobytes(),
+        headers={**kpps, "Content-Type": "image/jpeg"},
+        params={"page": 2},
+    )
+    assert sent.status_code == 201, sent.text
+    wait_for(
+        lambda: api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["new_reading"], "the third photo"
+    )
+    await officer.goto(f"{site}/petugas/tps/{HELD}")
+    await officer.click("#take")
+    await officer.fill("#decide textarea[name=reason]", "KPPS menegaskan halaman 2 ini benar")
+    await officer.click(".newreading button[data-adopt='1']")
+    await expect(officer.locator("#decide .said")).to_contain_text("kembali ke antrian tinjauan")
+    public = f"/api/v1/public/ppwp/tps/{HELD}"
+    wait_for(
+        lambda: api.get(public).json()["numbers"] is None, "the officer's withdrawal to reach the public"
+    )
+    await officer.goto(f"{site}/petugas/tps/{HELD}")
+    await officer.click("#take")
+    await officer.fill(
+        "#decide textarea[name=reason]", "Dicocokkan dengan salinan C.Hasil yang ditandatangani saksi"
+    )
+    await officer.click("#decide button[value=confirm]")
+    await expect(officer.locator("#decide .error")).to_contain_text("melanggar aturan yang memblokir")
+    assert api.get(public).json()["numbers"] is None
+    await officer.click("#decide button[value=confirm]")
+    await expect(officer.locator("#decide .said")).to_contain_text("disahkan dan dipublikasikan")
+    wait_for(lambda: api.get(public).json()["state"] == "published", "the signed-off numbers to be published")
+
 
 PAGES = ("/hasil", f"/hasil/{DESA}", f"/hasil/{HELD}", "/kpps", "/petugas", f"/petugas/tps/{HELD}")
 BUDGET = 32 * 1024
