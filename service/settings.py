@@ -74,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Grace for a request's body: cut off (408) after this long without a byte, or when it falls
     # behind 1 KB/s after it (http/bodies.py); raise it where phones send over very poor signal.
     body_timeout_seconds: int = 30
+    # The live feed's keep-alive comment (an SSE comment line: browsers' EventSource ignore it),
+    # sent when nothing changed for this long, so that proxies keep the connection open.
+    feed_keepalive_seconds: int = 15
 
     @property
     def owner_url(self) -> str:
@@ -210,4 +213,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "database_owner_url": _optional(_url(("postgresql", "postgres"))),
     "audit_key_file": _not_empty,
     "body_timeout_seconds": _between(1, 3600),
+    "feed_keepalive_seconds": _between(1, 300),
 }

@@ -86,6 +86,19 @@ def _encoded(policy: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
+PUBLIC_API = "/api/v1/public/"
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"ETag, Retry-After"),
+]
+"""The public API is read by newsrooms' pages on other origins: any origin may read it (it holds
+only published numbers, needs no credential and changes nothing)."""
+PREFLIGHT_HEADERS = [
+    *CORS_HEADERS,
+    (b"access-control-allow-methods", b"GET, HEAD, OPTIONS"),
+    (b"access-control-allow-headers", b"If-None-Match, Last-Event-ID, Cache-Control"),
+    (b"access-control-max-age", b"86400"),
+]
 SECURITY_HEADERS = _encoded(PAGE_POLICY)
 """Raw ASGI headers, encoded once: what the fast path appends to its answers."""
 SCHEMA_HEADERS = _encoded(SCHEMA_POLICY)
@@ -100,6 +113,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
     present = {bytes(name).lower() for name, _ in headers} & NAMES
     ours = SCHEMA_HEADERS if _is_schema(scope) else SECURITY_HEADERS
     headers.extend(header for header in ours if header[0] not in present)
+    if scope["path"].startswith(PUBLIC_API) and scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        headers.extend(PREFLIGHT_HEADERS if scope.get("method") == "OPTIONS" else CORS_HEADERS)
     message["headers"] = headers
 
 

@@ -33,9 +33,9 @@ from service.public.documents import Document
 from service.public.photos import public_photo
 from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import require_region
+from service.settings import Settings
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-KEEPALIVE_S = 15.0
 REPLAY_MAX = 1000
 """Changes a reconnecting live-feed client is sent one by one; further behind, it is told to
 reload everything."""
@@ -128,6 +128,7 @@ class PublicController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
+        settings: Settings,
         region: str | None = None,
         since: int | None = None,
     ) -> ServerSentEvent:
@@ -139,7 +140,7 @@ class PublicController(Controller):
             since = _version_seen(last, "Last-Event-ID")
         elif since is not None:
             since = _version_seen(str(since), "since")
-        return ServerSentEvent(_feed(state.public, prefix, since))
+        return ServerSentEvent(_feed(state.public, prefix, since, settings.feed_keepalive_seconds))
 
     @get(
         "/api/v1/public/ppwp/tps/{code:str}",
@@ -291,7 +292,9 @@ def _json_path(path: str) -> list[str]:
     return parts
 
 
-async def _feed(cache: PublicCache, prefix: str, since: int | None) -> AsyncIterator[ServerSentEventMessage]:
+async def _feed(
+    cache: PublicCache, prefix: str, since: int | None, keepalive_s: float
+) -> AsyncIterator[ServerSentEventMessage]:
     """The changes after ``since`` from the database, then each new one as it is announced."""
     queue = cache.subscribe()
     try:
@@ -309,9 +312,11 @@ async def _feed(cache: PublicCache, prefix: str, since: int | None) -> AsyncIter
             yield _message(Change(version=version, regions=None, tps=None), prefix)
         while True:
             try:
-                news = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                news = await asyncio.wait_for(queue.get(), keepalive_s)
             except TimeoutError:
-                yield ServerSentEventMessage(comment="keep-alive")
+                # data=None: Litestar's default data="" adds an empty "data:" line, which makes
+                # every browser's EventSource fire an empty message event.
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
             if news is None:
                 return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.http.headers import SECURITY_HEADERS
+from service.http.headers import CORS_HEADERS, SECURITY_HEADERS
 from service.public.cache import Cached, PublicCache, etag_matches, headers
 
 Scope = dict[str, Any]
@@ -30,6 +30,7 @@ class FastPath:
             return
         sent = [(k.lower().encode(), v.encode()) for k, v in headers(cached).items()]
         sent.extend(SECURITY_HEADERS)  # Litestar's before_send hook never sees this answer
+        sent.extend(CORS_HEADERS)  # only public documents come this way
         if etag_matches(_header(scope, b"if-none-match"), cached.etag):
             await send({"type": "http.response.start", "status": 304, "headers": sent})
             await send({"type": "http.response.body", "body": b""})
