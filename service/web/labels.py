@@ -43,6 +43,13 @@ def label(name: str) -> str:
     return FIELD.get(name, f"'{name}'")
 
 
+ACTOR = {
+    "intake": "sistem (penerimaan foto)",
+    "ocr": "sistem (pembacaan foto)",
+    "checks": "sistem (pemeriksaan angka)",
+}
+"""The system's parts that act on a TPS, as the public history names them."""
+
 VOTES_FIRST = [*VOTE_FIELDS, *(name for name in FIELD if name not in VOTE_FIELDS)]
 """The order a TPS's published numbers are shown in: the votes, then the administration."""
 

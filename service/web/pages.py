@@ -6,6 +6,7 @@ Pages are mobile-first and small: one stylesheet, one script per page, no framew
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from service.public.cache import CACHE_CONTROL, NATION, PublicCache
 from service.public.results import RegionResult, TpsResult
 from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import RegionRef, path_of
+from service.times import wib
 from service.web import labels
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,8 +46,17 @@ def _persen(share: float) -> str:
     return f"{share * 100:.2f}".replace(".", ",") + "%"
 
 
+def _judul(text: str) -> str:
+    """A heading's first letter in capitals, the rest as written ("TPS" stays "TPS")."""
+    return text[:1].upper() + text[1:]
+
+
+def _waktu(at: datetime) -> str:
+    return wib(at, date=True)
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(angka=_angka, persen=_persen)
+    engine.engine.filters.update(angka=_angka, persen=_persen, judul=_judul, waktu=_waktu)
 
 
 def _level(label: str) -> Level:

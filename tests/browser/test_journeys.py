@@ -309,6 +309,11 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
         await expect(public).to_have_url(f"{site}/hasil/{code}")
     expected = before["suara_sah"] + held["suara_sah"]
     await reload_until(public, public.locator("#suara-sah"), angka(expected))
+    # A TPS not reported reads "belum masuk", not the zeros of a TPS without votes.
+    await expect(public.locator("h2").first).to_have_text("TPS")
+    await expect(public.locator(f'table.children tr:has(a[href="/hasil/{DESA}003"]) td.none')).to_have_text(
+        "belum masuk"
+    )
     await assert_fits(public)
     await screenshots.take(public, "5-public-desa")
     await public.click(f'a[href="/hasil/{HELD}"]')
@@ -317,6 +322,8 @@ async def test_two_officers_resolve_a_held_tps_and_the_public_sees_the_new_total
         await expect(public.locator(f'td[data-field="{name}"]')).to_have_text(str(held[name]))
     await expect(public.locator(".photos img")).to_have_count(3)
     await expect(public.locator(".history")).to_contain_text(OFFICERS[1])
+    history = await public.locator(".history").inner_text()
+    assert "WIB" in history and "oleh sistem (penerimaan foto)" in history and "intake" not in history
     await assert_fits(public)
     await screenshots.take(public, "6-public-tps")
 
