@@ -33,10 +33,11 @@ lint: setup
 	$(BIN)/ruff format --check service ocr tests
 	$(BIN)/mypy
 
-# Three processes (tests/conftest.py keeps their Redis keys apart), then the tests marked serial:
+# Three processes (tests/conftest.py keeps their Redis keys apart; the slowest tests listed, to keep
+# the suite under 7 minutes), then the tests marked serial:
 # schemathesis fuzzes only a few operations inside a pytest-xdist process.
 test: services lint
-	$(BIN)/pytest -n 3 --dist loadscope -m "not serial"
+	$(BIN)/pytest -n 3 --dist loadscope -m "not serial" --durations=12
 	$(BIN)/pytest -m serial
 
 # Fault scenarios against a PostgreSQL, Redis and photo store of its own (tests/chaos); JSON summary.
