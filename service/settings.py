@@ -77,6 +77,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The live feed's keep-alive comment (an SSE comment line: browsers' EventSource ignore it),
     # sent when nothing changed for this long, so that proxies keep the connection open.
     feed_keepalive_seconds: int = 15
+    # Where the public reaches rekap (e.g. https://rekap.example.id): the KPU-shaped documents give
+    # their photos' addresses absolute under it, as KPU's did. Empty: http://HOST:PORT. Not taken
+    # from a request's Host header: the documents are cached and shared by everyone.
+    public_base_url: str = ""
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def owner_url(self) -> str:
@@ -214,4 +222,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "audit_key_file": _not_empty,
     "body_timeout_seconds": _between(1, 3600),
     "feed_keepalive_seconds": _between(1, 300),
+    "public_base_url": _optional(_url(("http", "https"))),
 }

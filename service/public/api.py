@@ -187,10 +187,15 @@ class PublicController(Controller):
         summary="KPU-shaped region aggregate or TPS (…/{tps}.json)",
         responses=examples.KPU_NODE_RESPONSES,
     )
-    async def kpu_node(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+    async def kpu_node(
+        self, request: Request[Any, Any, Any], settings: Settings, path: str
+    ) -> Response[bytes]:
         code = kpu.path_code(_json_path(path))
         if level_of(code) is Level.TPS:
-            return await _current(request, Document(f"kpu:tps:{code}", code, lambda c: kpu.tps(c, code)))
+            base = settings.public_base
+            return await _current(
+                request, Document(f"kpu:tps:{code}", code, lambda c: kpu.tps(c, code, base))
+            )
         return await _current(request, Document(f"kpu:{code}", code, lambda c: kpu.aggregate(c, code)))
 
     @get(

@@ -37,8 +37,9 @@ def path_code(parts: list[str]) -> str:
     return parts[-1]
 
 
-async def tps(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
-    """``/pemilu/hhcw/ppwp/{prov}/{kab}/{kec}/{kel}/{tps}.json``."""
+async def tps(conn: asyncpg.Connection, code: str, base: str = "") -> dict[str, Any]:
+    """``/pemilu/hhcw/ppwp/{prov}/{kab}/{kec}/{kel}/{tps}.json``; photo addresses under ``base``
+    (``Settings.public_base``), absolute as KPU's were."""
     result = await results.tps(conn, code)
     people = await results.candidates(conn)
     numbers = result.numbers or {}
@@ -47,7 +48,7 @@ async def tps(conn: asyncpg.Connection, code: str) -> dict[str, Any]:
         chart[str(kpu_id)] = numbers.get(pair) if result.published else None
     images: list[str | None] = [None, None, None]
     for photo in result.photos:
-        images[photo.page - 1] = photo.url
+        images[photo.page - 1] = base + photo.url
     return {
         "mode": "hhcw",
         "chart": chart,

@@ -67,6 +67,9 @@ async def public_db(
         yield url
 
 
+PUBLIC_BASE = "https://rekap.example.id"
+
+
 def start(env: dict[str, str]) -> tuple[Server, httpx.Client]:
     server = Server(env)
     server.wait_until_listening()
@@ -81,6 +84,7 @@ def api(public_db: str, storage: Path) -> Iterator[httpx.Client]:
             "REKAP_DATABASE_URL": public_db,
             "REKAP_STORAGE_DIR": str(storage),
             "REKAP_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+            "REKAP_PUBLIC_BASE_URL": PUBLIC_BASE,
         }
     )
     with client:
@@ -131,7 +135,10 @@ def test_kpu_shapes_match_the_real_samples(api: httpx.Client) -> None:
     assert set(ours) == set(sample) - {"kode_tps"}
     assert set(ours["chart"]) == set(sample["chart"])
     assert set(ours["administrasi"]) == set(sample["administrasi"])
-    assert ours["chart"]["100025"] == consistent(1)["suara_paslon_1"] and ours["images"][0]
+    assert ours["chart"]["100025"] == consistent(1)["suara_paslon_1"]
+    # Absolute, under the configured public address, as KPU's were; and the photo is there.
+    assert ours["images"][0].startswith(f"{PUBLIC_BASE}/api/v1/public/photos/")
+    assert api.get(ours["images"][0].removeprefix(PUBLIC_BASE)).status_code == 200
     held = api.get(f"/pemilu/hhcw/ppwp/34/3404/340407/3404072001/{HELD}.json").json()
     assert held["administrasi"] is None and held["chart"]["100025"] is None and held["status_suara"] is False
     national = json.loads(shared("kpu_wilayah_sirekap/sirekap_ppwp_nationwide_20240403.json").read_text())[

@@ -31,6 +31,8 @@ def test_values_are_read_and_converted_from_the_environment() -> None:
         ({"REKAP_REDIS_URL": "http://cache"}, "REKAP_REDIS_URL", "redis://"),
         ({"REKAP_LOG_LEVEL": "loud"}, "REKAP_LOG_LEVEL", "one of debug"),
         ({"REKAP_STORAGE_DIR": " "}, "REKAP_STORAGE_DIR", "must not be empty"),
+        ({"REKAP_PUBLIC_BASE_URL": "rekap.example.id"}, "REKAP_PUBLIC_BASE_URL", "http://"),
+        ({"REKAP_FEED_KEEPALIVE_SECONDS": "0"}, "REKAP_FEED_KEEPALIVE_SECONDS", "from 1 to 300"),
         ({"REKAP_DATABSE_URL": "postgresql://x/y"}, "REKAP_DATABSE_URL", "unknown setting"),
         (
             {"REKAP_TRUSTED_PROXIES": "10.0.0.0/8, nginx"},
