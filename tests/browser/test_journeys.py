@@ -341,24 +341,17 @@ async def test_a_page_sent_again_after_publication_changes_nothing_public_until_
         ".jpg", cv2.imread(str(synthetic.page(other, 2))), [cv2.IMWRITE_JPEG_QUALITY, 75]
     )
     assert ok
-    sent = api.post(
-        f"/api/v1/tps/{HELD}/ppwp/photos",
-        content=again.tobytes(),
-        headers={**kpps, "Content-Type": "image/jpeg"},
-        params={"page": 2},
-    )
-    assert sent.status_code == 201, sent.text
-    wait_for(
-        lambda: api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["new_reading"],
-        "the new photo to be read and held beside the published numbers",
-    )
-    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] == published["numbers"]
-
+    # The KPPS sends it from the phone: the card says an officer decides; nothing public changes.
     phone = await (await browser.new_context(**PHONE)).new_page()
     await phone.goto(f"{site}/kpps")
     await log_in(phone, f"kpps.{HELD}")
+    await phone.locator('.page[data-page="2"] input[type=file]').set_input_files(
+        files=[{"name": "halaman2.jpg", "mimeType": "image/jpeg", "buffer": again.tobytes()}]
+    )
     card = phone.locator('.page[data-page="2"] .state')
-    await expect(card).to_have_text("Foto baru menunggu keputusan petugas")
+    await expect(card).to_have_text("Foto baru menunggu keputusan petugas", timeout=READ_S)
+    assert api.get(f"/api/v1/tps/{HELD}/ppwp", headers=kpps).json()["new_reading"]
+    assert api.get(f"/api/v1/public/ppwp/tps/{HELD}").json()["numbers"] == published["numbers"]
 
     officer = await (await browser.new_context(**DESKTOP)).new_page()
     await officer.goto(f"{site}/petugas")
