@@ -60,7 +60,7 @@ def test_a_small_photo_of_the_part_is_read_and_a_small_whole_page_refused() -> N
     """Between 200 and 600 pixels a side only a photo of the vote part is read (its boxes are
     then ~20 pixels, as on the smallest crops of c1_page2_crops); a whole page is too small."""
     read = 0
-    for seed in range(1, 4):  # each refusal searches to the budget: three keep the suite short
+    for seed in (1, 2):  # one read, one refused (a refusal searches to its budget: 8 s)
         data, values = _part(seed)
         big = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         ok, small = cv2.imencode(".jpg", cv2.resize(big, (250, 370), interpolation=cv2.INTER_AREA))
@@ -101,7 +101,7 @@ def test_the_boxes_cut_for_training_are_those_the_reading_comes_from() -> None:
 def test_a_part_photographed_upside_down_is_read_turned_round() -> None:
     """Upside down the boxes are found just as well, with the bubbles above them; read as given,
     the next pair's boxes and bubbles can pass for a number (a real crop read 0 for 10)."""
-    for seed in (1, 2):
+    for seed in (1,):  # each turned-round search takes ~7 s of the suite's budget
         data, values = _part(seed)
         upright = decode_gray(data)
         found = read_part(cv2.rotate(upright, cv2.ROTATE_180))
