@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Route
+from playwright.async_api import Browser, Route, expect
 
 from service.regions.registry import import_registry
 from tests.browser.conftest import PHONE
@@ -18,6 +18,7 @@ from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, record
 
 TPS = "3404072001001"
+OTHER = "3404072001002"
 NEWSROOM = "http://redaksi.example"
 KEEPALIVE_S = 1
 
@@ -130,4 +131,26 @@ async def test_a_newsroom_page_reads_the_results_and_follows_the_feed(
         timeout=30_000,
         polling=500,
     )
+    await context.close()
+
+
+async def test_an_open_results_page_shows_a_publication_without_a_reload(
+    browser: Browser, site: str, newsroom_db: str
+) -> None:
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    desa = OTHER[:10]
+    await page.goto(f"{site}/hasil/{desa}")
+    await page.evaluate("window.sameDocument = true")  # gone if the page reloads
+    row = page.locator(f'tr[data-child="{OTHER}"]')
+    await expect(row.locator("td.none")).to_have_text("belum masuk")
+    numbers = consistent(3)
+    conn = await asyncpg.connect(newsroom_db)
+    try:
+        await record(conn, OTHER, numbers)
+    finally:
+        await conn.close()
+    shown = f"{numbers['suara_paslon_1']:,}".replace(",", ".")
+    await expect(row.locator("td.n").first).to_have_text(shown, timeout=30_000)
+    assert await page.evaluate("window.sameDocument === true")
     await context.close()
