@@ -127,6 +127,36 @@ _SPOKEN = {
 }
 """A row of page 1 as an officer says it (the rules' ``keterangan``)."""
 _SEX = {"l": "laki-laki", "p": "perempuan", "j": "jumlah"}
+_STEMS = {
+    "pemilih_dpt": "Pemilih terdaftar dalam DPT",
+    "pengguna_dpt": "Pengguna hak pilih dalam DPT",
+    "pengguna_dptb": "Pengguna hak pilih dalam DPTb",
+    "pengguna_non_dpt": "Pengguna hak pilih tidak terdaftar (DPK)",
+    "pengguna_total": "Jumlah pengguna hak pilih",
+    "disabilitas": "Pemilih disabilitas",
+}
+_NAMED = {
+    "surat_suara_diterima": "Surat suara diterima",
+    "surat_suara_digunakan": "Surat suara digunakan",
+    "surat_suara_rusak": "Surat suara rusak atau keliru coblos",
+    "surat_suara_sisa": "Surat suara tidak digunakan",
+    "suara_sah": "Jumlah suara sah",
+    "suara_tidak_sah": "Jumlah suara tidak sah",
+    "suara_total": "Jumlah suara sah dan tidak sah",
+    **{pair: f"Suara paslon {n:02d}" for n, pair in enumerate(PAIRS, start=1)},
+}
+
+
+def _label(name: str) -> str:
+    if name in _NAMED:
+        return _NAMED[name]
+    stem, _, sex = name.rpartition("_")
+    return f"{_STEMS[stem]} ({_SEX[sex]})"
+
+
+LABEL = {name: _label(name) for names in FIELDS.values() for name in names}
+"""Every field of the form as the form labels it, in Bahasa Indonesia, in page order: what people
+read wherever a field is named (pages, messages, the history)."""
 
 
 def _rules() -> tuple[Rule, ...]:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -30,6 +30,7 @@ from service.db.roles import APP_ROLE, ensure_service_role
 from service.processes import free_port
 from service.regions.registry import import_registry
 from service.settings import Settings
+from service.users.credentials import new_token
 from tests.registry_files import kpu_registry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,6 +188,26 @@ def rekap(
         cwd=REPO,
         env={**os.environ, **(env or {})},
     )
+
+
+async def sessions(database: str, usernames: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Each user's Authorization header, its session made directly in the database (as a login
+    makes it, without its quarter second of argon2 each)."""
+    conn = await asyncpg.connect(database)
+    try:
+        headers = {}
+        for username in usernames:
+            token, digest = new_token()
+            await conn.execute(
+                "INSERT INTO session_token (token_hash, user_id, expires_at) "
+                "SELECT $1, id, now() + interval '1 day' FROM app_user WHERE username = $2",
+                digest,
+                username,
+            )
+            headers[username] = {"Authorization": f"Bearer {token}"}
+    finally:
+        await conn.close()
+    return headers
 
 
 def bearer(api: httpx.Client, username: str, password: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ waiting for approval)."""
 
 class NewReading(msgspec.Struct, frozen=True, kw_only=True):
     numbers: dict[str, int]
-    changed: dict[str, tuple[int | None, int | None]]
+    changed: store.Changed
     """Field → (the number there now, the new reading's), for the fields that differ."""
     read_at: datetime
 
@@ -71,12 +71,7 @@ async def waiting(conn: asyncpg.Connection, tps: str, now: Mapping[str, int]) ->
     if row is None:
         return None
     numbers = msgspec.json.decode(row["numbers"], type=dict[str, int])
-    changed = {
-        name: (now.get(name), numbers.get(name))
-        for name in sorted(set(now) | set(numbers))
-        if now.get(name) != numbers.get(name)
-    }
-    return NewReading(numbers=numbers, changed=changed, read_at=row["read_at"])
+    return NewReading(numbers=numbers, changed=store.changed(now, numbers), read_at=row["read_at"])
 
 
 async def decide(

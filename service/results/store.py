@@ -41,6 +41,19 @@ class TpsResult(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+Changed = dict[str, tuple[int | None, int | None]]
+"""Field → (its number before, after), for the fields that differ."""
+
+
+def changed(before: Mapping[str, int], after: Mapping[str, int]) -> Changed:
+    """The fields two sets of a TPS's numbers disagree on (a correction, a new photo's reading)."""
+    return {
+        name: (before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
 def contribution(state: TpsState | None, numbers: Mapping[str, int]) -> list[int]:
     """What one TPS adds to its regions' totals: its numbers once published, and its progress."""
     if state is None:

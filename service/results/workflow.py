@@ -12,14 +12,13 @@ from collections.abc import Mapping
 import asyncpg
 
 from ocr import TpsDecoding, publication
-from ocr.form import PAGE_OF
+from ocr.form import LABEL, PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import new_reading, store
 from service.results.checks import Finding, check_tps, evidence_findings
 from service.results.states import TpsState
 from service.results.store import TpsResult
 from service.users.model import Role, User
-from service.web.labels import FIELD
 
 
 async def registered_dpt(conn: asyncpg.Connection, tps: str) -> int | None:
@@ -77,7 +76,7 @@ async def _record_decoding(
     findings = check_tps(numbers, dpt) + evidence_findings(evidence)
     decision = publication.verdict(decoding, evidence, dpt)
     if not decision.publish:
-        unclear = [f"{FIELD.get(name, name)}: {reason}" for name, reason in decision.unclear.items()]
+        unclear = [f"{LABEL.get(name, name)}: {reason}" for name, reason in decision.unclear.items()]
         reasons = [f.keterangan for f in findings if f.severity == "blocking"] + unclear
         return await store.transition(
             conn,

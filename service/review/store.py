@@ -61,17 +61,9 @@ class Correction(msgspec.Struct, frozen=True, kw_only=True):
     proposed_at: datetime
     numbers_before: dict[str, int]
     numbers_after: dict[str, int]
-    changed: dict[str, tuple[int | None, int | None]]
+    changed: store.Changed
     """Field → (before, after), only the fields the correction changes."""
     reason: str
-
-
-def _changed(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, tuple[int | None, int | None]]:
-    return {
-        name: (before.get(name), after.get(name))
-        for name in sorted(set(before) | set(after))
-        if before.get(name) != after.get(name)
-    }
 
 
 class Place(msgspec.Struct, frozen=True, kw_only=True):
@@ -284,7 +276,7 @@ async def open_correction(conn: asyncpg.Connection, tps: str) -> Correction | No
         proposed_at=row["proposed_at"],
         numbers_before=before,
         numbers_after=after,
-        changed=_changed(before, after),
+        changed=store.changed(before, after),
         reason=row["reason"],
     )
 
@@ -411,7 +403,7 @@ async def correct(
             proposed_at=row["proposed_at"],
             numbers_before=before,
             numbers_after=dict(result.numbers),
-            changed=_changed(before, result.numbers),
+            changed=store.changed(before, result.numbers),
             reason=why,
         )
 

@@ -3,38 +3,10 @@ page. One definition for the server's templates and the pages' scripts (sent as 
 
 from __future__ import annotations
 
-from ocr.form import FIELDS, PAIRS, VOTE_FIELDS
+from ocr.form import LABEL, VOTE_FIELDS
 
-_STEMS = {
-    "pemilih_dpt": "Pemilih terdaftar dalam DPT",
-    "pengguna_dpt": "Pengguna hak pilih dalam DPT",
-    "pengguna_dptb": "Pengguna hak pilih dalam DPTb",
-    "pengguna_non_dpt": "Pengguna hak pilih tidak terdaftar (DPK)",
-    "pengguna_total": "Jumlah pengguna hak pilih",
-    "disabilitas": "Pemilih disabilitas",
-}
-_SEX = {"l": "laki-laki", "p": "perempuan", "j": "jumlah"}
-_NAMED = {
-    "surat_suara_diterima": "Surat suara diterima",
-    "surat_suara_digunakan": "Surat suara digunakan",
-    "surat_suara_rusak": "Surat suara rusak atau keliru coblos",
-    "surat_suara_sisa": "Surat suara tidak digunakan",
-    "suara_sah": "Jumlah suara sah",
-    "suara_tidak_sah": "Jumlah suara tidak sah",
-    "suara_total": "Jumlah suara sah dan tidak sah",
-    **{pair: f"Suara paslon {n:02d}" for n, pair in enumerate(PAIRS, start=1)},
-}
-
-
-def _field(name: str) -> str:
-    if name in _NAMED:
-        return _NAMED[name]
-    stem, _, sex = name.rpartition("_")
-    return f"{_STEMS[stem]} ({_SEX[sex]})"
-
-
-FIELD = {name: _field(name) for names in FIELDS.values() for name in names}
-"""Every field of the form, in page order."""
+FIELD = LABEL
+"""Every field of the form, in page order (``ocr.form.LABEL``)."""
 
 
 def label(name: str) -> str:

@@ -21,10 +21,10 @@ from service.regions.codes import level_of
 from service.regions.registry import import_registry
 from service.results import workflow
 from service.review import store as review
-from service.users.credentials import hash_secret, new_token
+from service.users.credentials import hash_secret
 from service.users.model import Role, User
 from service.users.store import user_named
-from tests.conftest import BASE, scratch_database, serving
+from tests.conftest import BASE, scratch_database, serving, sessions
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding, record
 
@@ -166,18 +166,4 @@ async def login(security_db: str) -> Callable[[str], dict[str, str]]:
     """The Authorization header of a user of ``USERS``, by username. The sessions are made at
     once (as a login makes them, without its quarter second of argon2 each), so that the tests
     comparing the database before and after refused calls see no new session."""
-    conn = await asyncpg.connect(security_db)
-    try:
-        headers = {}
-        for username in USERS:
-            token, digest = new_token()
-            await conn.execute(
-                "INSERT INTO session_token (token_hash, user_id, expires_at) "
-                "SELECT $1, id, now() + interval '1 day' FROM app_user WHERE username = $2",
-                digest,
-                username,
-            )
-            headers[username] = {"Authorization": f"Bearer {token}"}
-    finally:
-        await conn.close()
-    return headers.__getitem__
+    return (await sessions(security_db, USERS)).__getitem__

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from service.regions.registry import import_registry
-from service.users.credentials import hash_secret, new_token
+from service.users.credentials import hash_secret
 from tests.bahasa import english_words
-from tests.conftest import scratch_database, serving
+from tests.conftest import scratch_database, serving, sessions
 from tests.registry_files import kpu_registry
 
 PASSWORD = "bahasa-pass-1"
@@ -76,21 +76,7 @@ async def bahasa_db(template_db: str, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 async def tokens(bahasa_db: str) -> dict[str, dict[str, str]]:
     """Each user's Authorization header, its session made directly (no argon2 per login)."""
-    conn = await asyncpg.connect(bahasa_db)
-    try:
-        headers = {}
-        for username, *_ in USERS:
-            token, digest = new_token()
-            await conn.execute(
-                "INSERT INTO session_token (token_hash, user_id, expires_at) "
-                "SELECT $1, id, now() + interval '1 day' FROM app_user WHERE username = $2",
-                digest,
-                username,
-            )
-            headers[username] = {"Authorization": f"Bearer {token}"}
-    finally:
-        await conn.close()
-    return headers
+    return await sessions(bahasa_db, [username for username, *_ in USERS])
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,15 @@ rekap.start(["officer", "admin"], async (user) => {
     notice.textContent = `Sedang ditinjau ${detail.claimed_by} sampai ${rekap.time(detail.claimed_until)}. Anda tetap dapat melihatnya.`;
   }
   const blocking = detail.findings.filter((f) => f.severity === "blocking");
+  /* The reason the buttons outside the form send, asked for where it is typed. */
+  const given = () => {
+    const reason = form.reason.value.trim();
+    if (!reason) {
+      error.textContent = "Tuliskan alasannya dulu di kolom Alasan.";
+      form.reason.focus();
+    }
+    return reason;
+  };
 
   section.querySelector(".findings").replaceChildren(
     ...detail.findings.map((f) =>
@@ -76,12 +85,8 @@ rekap.start(["officer", "admin"], async (user) => {
       .map((f) => `${rekap.field(f.field)}${f.note ? ` (${f.note})` : ""}, ${rekap.time(f.flagged_at)}`).join("; ") +
       ". Setiap keputusan atas TPS ini menjawab laporan itu.";
     box.querySelector("button").addEventListener("click", () => {
-      const reason = form.reason.value.trim();
-      if (!reason) {
-        error.textContent = "Tuliskan alasannya dulu di kolom Alasan.";
-        form.reason.focus();
-        return;
-      }
+      const reason = given();
+      if (!reason) return;
       send("flags/answer", { reason });
     });
   }
@@ -105,12 +110,8 @@ rekap.start(["officer", "admin"], async (user) => {
     fresh.querySelector("ul").replaceChildren(...Object.entries(n.changed).map(([k, [now, then]]) =>
       rekap.el("li", {}, `${rekap.field(k)}: ${now ?? "kosong"} → ${then ?? "kosong"}`)));
     fresh.querySelectorAll("button").forEach((b) => b.addEventListener("click", () => {
-      const reason = form.reason.value.trim();
-      if (!reason) {
-        error.textContent = "Tuliskan alasannya dulu di kolom Alasan.";
-        form.reason.focus();
-        return;
-      }
+      const reason = given();
+      if (!reason) return;
       send("new-reading", { adopt: b.dataset.adopt === "1", reason });
     }));
   }
