@@ -18,13 +18,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
+from service.errors import InvalidInput
 from service.public import documents
 from service.public.cache import CACHE_CONTROL, NATION, PublicCache
 from service.public.results import RegionResult, TpsResult
+from service.regions import search
 from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import RegionRef, path_of
 from service.times import wib
-from service.web import labels
+from service.web import labels, province_map
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -74,6 +76,22 @@ class WebPages(Controller):
     async def nation(self, state: State, db: asyncpg.Connection) -> Template:
         return await self._results(state.public, db, NATION)
 
+    @get("/hasil/cari")
+    async def search(self, db: asyncpg.Connection, q: str = "") -> Template | Redirect:
+        """A place by code or name; a code that names one place opens its page."""
+        context: dict[str, Any] = {"q": q, "found": [], "problem": None, "limit": search.LIMIT}
+        if not q.strip():
+            return Template("cari.html", context=context)
+        try:
+            found = await search.search(db, q)
+        except InvalidInput as problem:
+            context["problem"] = problem.message
+            return Template("cari.html", context=context, status_code=400)
+        if search.as_code(q) and len(found) == 1:
+            return Redirect(f"/hasil/{found[0].code}")
+        context["found"] = found
+        return Template("cari.html", context=context, status_code=200 if found else 404)
+
     @get("/hasil/{code:str}")
     async def results(self, state: State, db: asyncpg.Connection, code: str) -> Template:
         level_of(code)  # a malformed code is a 400 saying what is wrong with it
@@ -95,6 +113,10 @@ class WebPages(Controller):
             "child_level": Level(level + 1).title,
             "self_ref": RegionRef(code=code, name=region.name, level=region.level),
         }
+        if code == NATION:
+            context["map"] = province_map.shades(region.children)
+            context["pair_colour"] = province_map.PAIR_COLOUR
+            context["map_width"], context["map_height"] = province_map.WIDTH, province_map.HEIGHT
         return Template("hasil.html", context=context, headers=headers)
 
     @get("/kpps")

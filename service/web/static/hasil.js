@@ -49,7 +49,26 @@
       }
       set(row.lastElementChild, `${ch.progress.tps_published}/${ch.progress.tps_expected}`);
     }
+    shadeMap(region.children);
     set(document.querySelector(".meta .version"), String(region.version));
+  }
+
+  /* The national map: as province_map.shades draws it on the server. */
+  function shadeMap(children) {
+    const colour = {};
+    document.querySelectorAll("rect[data-colour]").forEach((r) => { colour[r.dataset.colour] = r.getAttribute("fill"); });
+    for (const ch of children) {
+      const path = document.querySelector(`path[data-prov="${ch.code}"]`);
+      if (!path) continue;
+      const top = Math.max(0, ...ch.votes);
+      const leaders = ch.votes.flatMap((v, i) => (v === top ? [i + 1] : []));
+      const leader = ch.progress.tps_published && top > 0 && leaders.length === 1 ? leaders[0] : null;
+      path.dataset.leader = leader || "";
+      path.setAttribute("fill", leader ? colour[leader] || "#d6dbe0" : "#d6dbe0");
+      path.setAttribute("fill-opacity", leader ? (0.35 + 0.65 * ch.progress.share).toFixed(2) : "1");
+      const state = leader ? `unggul ${String(leader).padStart(2, "0")}` : ch.progress.tps_published ? "seri" : "belum masuk";
+      set(path.querySelector("title"), `${path.dataset.name}: ${state}`);
+    }
   }
 
   const feed = new EventSource(`/api/v1/public/ppwp/changes${code ? `?region=${code}` : ""}`);
