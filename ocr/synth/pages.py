@@ -38,11 +38,13 @@ EDGE_ALLOWANCE = 1 / 3
 the photo: the digit is written in the box's middle."""
 
 
-def tps_values(rng: np.random.Generator) -> dict[str, int]:
-    """Numbers of one TPS that satisfy every rule of the form."""
+def tps_values(rng: np.random.Generator, dpt: tuple[int, int] | None = None) -> dict[str, int]:
+    """Numbers of one TPS that satisfy every rule of the form; ``dpt`` its registered voters
+    (men, women) when they are known."""
     v: dict[str, int] = {}
-    for sex in ("l", "p"):
-        v[f"pemilih_dpt_{sex}"] = int(rng.integers(60, 150))
+    for i, sex in enumerate(("l", "p")):
+        drawn = int(rng.integers(60, 150))
+        v[f"pemilih_dpt_{sex}"] = drawn if dpt is None else dpt[i]
         v[f"pengguna_dpt_{sex}"] = int(v[f"pemilih_dpt_{sex}"] * rng.uniform(0.6, 0.95))
         v[f"pengguna_dptb_{sex}"] = int(rng.integers(0, 8))
         v[f"pengguna_non_dpt_{sex}"] = int(rng.integers(0, 5))
@@ -191,16 +193,35 @@ def photograph(page: Canvas, rng: np.random.Generator, strength: float = 1.0) ->
     return Photo(decoded, matrix, sigma if blurred else 0.0)
 
 
-def generate(forms: Path, out: Path, count: int, seed: int, *, strength: float = 1.0) -> Path:
-    """``count`` photos (whole TPS of three pages, the last one partial if need be) and labels.csv."""
-    rng = np.random.default_rng(seed)
-    pages = templates()
+def blank_pages(forms: Path) -> dict[Page, Canvas]:
+    """The blank form's renderings, ``page1.png``…``page3.png``."""
     blanks: dict[Page, Canvas] = {}
     for p in Page:
         image = cv2.imread(str(forms / f"page{p.value}.png"), cv2.IMREAD_COLOR)
         if image is None:
             raise FileNotFoundError(f"blank rendering of page {p.value} not found in {forms}")
         blanks[p] = image
+    return blanks
+
+
+def tps_photos(
+    blanks: dict[Page, Canvas], values: dict[str, int], rng: np.random.Generator, *, strength: float
+) -> list[bytes]:
+    """The three pages of one TPS with these numbers written in, as JPEGs a phone would send."""
+    out = []
+    for _, template in sorted(templates().items()):
+        photo = photograph(fill_page(blanks[template.page], template, values, rng), rng, strength)
+        ok, data = cv2.imencode(".jpg", photo.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        assert ok
+        out.append(data.tobytes())
+    return out
+
+
+def generate(forms: Path, out: Path, count: int, seed: int, *, strength: float = 1.0) -> Path:
+    """``count`` photos (whole TPS of three pages, the last one partial if need be) and labels.csv."""
+    rng = np.random.default_rng(seed)
+    pages = templates()
+    blanks = blank_pages(forms)
     out.mkdir(parents=True, exist_ok=True)
     rows, truth = [], {}
     for n in range(count):

@@ -1,0 +1,42 @@
+"""An example registry for a machine without KPU's (``rekap demo`` without ``../shared``): the 38
+provinces with KPU's codes and names, each with one kab/kota, kecamatan and desa named as examples
+("CONTOH") and a few TPS, written in the KPU file format so that it is imported like the real one."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+PROVINCES = {
+    "11": "ACEH", "12": "SUMATERA UTARA", "13": "SUMATERA BARAT", "14": "RIAU", "15": "JAMBI",
+    "16": "SUMATERA SELATAN", "17": "BENGKULU", "18": "LAMPUNG", "19": "KEPULAUAN BANGKA BELITUNG",
+    "21": "KEPULAUAN RIAU", "31": "DKI JAKARTA", "32": "JAWA BARAT", "33": "JAWA TENGAH",
+    "34": "DAERAH ISTIMEWA YOGYAKARTA", "35": "JAWA TIMUR", "36": "BANTEN", "51": "BALI",
+    "52": "NUSA TENGGARA BARAT", "53": "NUSA TENGGARA TIMUR", "61": "KALIMANTAN BARAT",
+    "62": "KALIMANTAN TENGAH", "63": "KALIMANTAN SELATAN", "64": "KALIMANTAN TIMUR",
+    "65": "KALIMANTAN UTARA", "71": "SULAWESI UTARA", "72": "SULAWESI TENGAH", "73": "SULAWESI SELATAN",
+    "74": "SULAWESI TENGGARA", "75": "GORONTALO", "76": "SULAWESI BARAT", "81": "MALUKU",
+    "82": "MALUKU UTARA", "91": "PAPUA", "92": "PAPUA BARAT", "93": "PAPUA SELATAN", "94": "PAPUA TENGAH",
+    "95": "PAPUA PEGUNUNGAN", "96": "PAPUA BARAT DAYA",
+}  # fmt: skip
+"""KPU's province codes of Pemilu 2024 (kpu_wilayah_tps), abroad (99) left out."""
+TPS_PER_DESA = 4
+
+
+def write_example_registry(path: Path) -> Path:
+    """The example registry as a KPU registry CSV (``kode,nama,kpu_id,tingkat,kode_induk``)."""
+    rows: list[list[str | int]] = []
+    for code, name in PROVINCES.items():
+        kab, kec, desa = f"{code}01", f"{code}0101", f"{code}01012001"
+        rows += [
+            [code, name, "", 1, ""],
+            [kab, f"KABUPATEN CONTOH {name}", "", 2, code],
+            [kec, "KECAMATAN CONTOH", "", 3, kab],
+            [desa, "DESA CONTOH", "", 4, kec],
+        ]
+        rows += [[f"{desa}{n:03d}", f"TPS {n:03d}", "", 5, desa] for n in range(1, TPS_PER_DESA + 1)]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["kode", "nama", "kpu_id", "tingkat", "kode_induk"])
+        writer.writerows(rows)
+    return path
