@@ -8,6 +8,7 @@ from typing import Any
 from ocr.bench import bench as bench_ocr
 from service.cli.report import print_struct
 from service.errors import InvalidInput
+from service.photos import bench as intake_bench
 from service.public.bench import bench as bench_api
 from service.recap.bench import bench as bench_recap
 from service.settings import Settings
@@ -35,6 +36,16 @@ def register(commands: Any) -> None:
     recap.add_argument("--writers", type=int, default=8)
     recap.add_argument("--json", action="store_true")
     recap.set_defaults(run=run_recap)
+    intake = targets.add_parser(
+        "intake", help="real-size uploads from many KPPS: rate, latency, lost, duplicated (scratch database)"
+    )
+    intake.add_argument("--tps", type=int, default=1500, help="TPS whose three pages are sent")
+    intake.add_argument(
+        "--concurrency", type=int, default=12, help="uploads in flight (phones waiting on an answer)"
+    )
+    intake.add_argument("--quick", action="store_true", help="300 TPS")
+    intake.add_argument("--json", action="store_true")
+    intake.set_defaults(run=run_intake)
     api = targets.add_parser(
         "api", help="the cached public API against nginx serving the same bytes (wrk), and freshness"
     )
@@ -59,6 +70,17 @@ async def run_recap(settings: Settings, args: argparse.Namespace) -> int:
     if not (1 <= args.tps <= 1_000_000 and 1 <= args.writers <= 64):
         raise InvalidInput("--tps must be 1 to 1,000,000 and --writers 1 to 64")
     print_struct(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
+    return 0
+
+
+async def run_intake(settings: Settings, args: argparse.Namespace) -> int:
+    tps = 300 if args.quick else args.tps
+    if not (1 <= tps <= 100_000 and 1 <= args.concurrency <= 1024):
+        raise InvalidInput("--tps must be 1 to 100,000 and --concurrency 1 to 1,024")
+    print_struct(
+        await intake_bench.bench(settings, intake_bench.Options(tps=tps, concurrency=args.concurrency)),
+        args.json,
+    )
     return 0
 
 

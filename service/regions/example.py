@@ -23,7 +23,7 @@ PROVINCES = {
 TPS_PER_DESA = 4
 
 
-def write_example_registry(path: Path) -> Path:
+def write_example_registry(path: Path, *, tps_per_desa: int = TPS_PER_DESA) -> Path:
     """The example registry as a KPU registry CSV (``kode,nama,kpu_id,tingkat,kode_induk``)."""
     rows: list[list[str | int]] = []
     for code, name in PROVINCES.items():
@@ -34,7 +34,7 @@ def write_example_registry(path: Path) -> Path:
             [kec, "KECAMATAN CONTOH", "", 3, kab],
             [desa, "DESA CONTOH", "", 4, kec],
         ]
-        rows += [[f"{desa}{n:03d}", f"TPS {n:03d}", "", 5, desa] for n in range(1, TPS_PER_DESA + 1)]
+        rows += [[f"{desa}{n:03d}", f"TPS {n:03d}", "", 5, desa] for n in range(1, tps_per_desa + 1)]
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["kode", "nama", "kpu_id", "tingkat", "kode_induk"])

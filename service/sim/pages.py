@@ -39,11 +39,15 @@ def _blank() -> bytes:
 
 def photo(tps: str, page: Page, numbers: dict[str, int]) -> bytes:
     """A JPEG of one page of the TPS's form whose comment segment holds the page's numbers."""
+    return stamp(_blank(), tps, page, numbers)
+
+
+def stamp(jpeg: bytes, tps: str, page: Page, numbers: dict[str, int]) -> bytes:
+    """Any JPEG (a real photo's size, for a benchmark) carrying the page's numbers the same way."""
     own = {name: numbers[name] for name in FIELDS[page]}
     payload = MARK + msgspec.json.encode(SimulatedPage(tps, int(page), own))
     segment = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
-    blank = _blank()
-    return blank[:2] + segment + blank[2:]  # right after the start-of-image marker
+    return jpeg[:2] + segment + jpeg[2:]  # right after the start-of-image marker
 
 
 def _digits(value: int) -> list[list[Alternative]]:
