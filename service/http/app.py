@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from litestar import Litestar, Request, Router
-from litestar.datastructures import State
+from litestar import Litestar, Request, Router, get
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import File
 from litestar.template.config import TemplateConfig
 
 from service.audit.api import AuditController
@@ -34,6 +37,45 @@ from service.review.api import ReviewController
 from service.settings import Settings
 from service.users.api import AuthController
 from service.web import pages
+
+SCHEMA = "/schema"
+REDOC_VERSION = "2.5.4"
+REDOC = Path(pages.__file__).parent / "vendor" / "redoc" / "redoc.standalone.js"
+"""Redoc's bundle, vendored with its licences (service/web/vendor/redoc/SOURCE.md)."""
+
+
+@get(
+    f"/redoc-{REDOC_VERSION}.js",
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(public=True, max_age=31536000, immutable=True),
+)
+def redoc_bundle() -> File:
+    # The viewer runs sandboxed (an opaque origin, headers.py) and loads its script with
+    # ``crossorigin``: a CORS request, which only a public file's ``*`` lets through.
+    return File(
+        REDOC,
+        media_type="text/javascript; charset=utf-8",
+        content_disposition_type="inline",
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+class OfflineRedoc(RedocRenderPlugin):
+    """Litestar's Redoc page with its script served by rekap, not by a CDN: /schema reads without
+    internet (an office behind a firewall, a laptop at a recap plenary), and no other host's
+    script runs there. Fonts are the browser's own."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            path=["/", "/redoc"],
+            js_url=f"{SCHEMA}/redoc-{REDOC_VERSION}.js",
+            google_fonts=False,
+            favicon="",
+        )
+
+    def receive_router(self, router: Router) -> None:
+        router.register(redoc_bundle)
 
 
 def create_server(settings: Settings | None = None) -> BodyDeadline:
@@ -106,6 +148,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="rekap",
             version="1",
             description="Indonesian vote recapitulation: regions, photos of C.Hasil forms, checked results.",
-            path="/schema",
+            path=SCHEMA,
+            # Only viewers whose files rekap serves: Litestar's others load theirs from CDNs.
+            render_plugins=[OfflineRedoc(), JsonRenderPlugin(), YamlRenderPlugin()],
         ),
     )

@@ -31,11 +31,11 @@ The login token stays a bearer token held in ``sessionStorage``, not an HttpOnly
   keeps no session), the token expires on the server (``REKAP_TOKEN_TTL_HOURS``), and "Keluar"
   ends it there (``POST /api/v1/auth/logout``); scripts and the tests use the same bearer API.
 
-The OpenAPI viewers under /schema (Redoc, Swagger UI, …) are Litestar's pages: inline scripts and
-styles, scripts from public CDNs. They get their own policy, with ``sandbox``: they run in an
-opaque origin, so a script from a CDN can neither read rekap's storage nor call its API as the
-user. The spec is embedded in those pages; "try it out" (a cross-origin call from the sandbox)
-does not work there — scripts use the API directly with their token.
+The OpenAPI viewer under /schema (Redoc) is Litestar's page: an inline script and styles, and
+Redoc's bundle, which rekap serves itself (service/http/app.py), so the page needs no other host.
+It gets its own policy, with ``sandbox``: it runs in an opaque origin, so even that large
+third-party bundle can neither read rekap's storage nor call its API as the user. The spec is
+embedded in the page.
 """
 
 from __future__ import annotations
@@ -61,10 +61,9 @@ SCHEMA_POLICY = "; ".join(
     (
         "sandbox allow-scripts allow-popups",
         "default-src 'none'",
-        "script-src 'unsafe-inline' https://cdn.jsdelivr.net https://cdn.redoc.ly https://unpkg.com",
-        "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com",
-        "font-src https://fonts.gstatic.com data:",
-        "img-src data: https://cdn.jsdelivr.net",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'unsafe-inline'",
+        "img-src data:",
         "worker-src blob:",
         "object-src 'none'",
         "base-uri 'none'",
@@ -72,7 +71,8 @@ SCHEMA_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-"""For Litestar's OpenAPI viewers (Redoc runs its search in a ``blob:`` worker)."""
+"""For the OpenAPI viewer: Redoc's bundle from rekap itself (``'self'``), the page's inline
+script and the styles Redoc writes; its search runs in a ``blob:`` worker."""
 
 
 def _encoded(policy: str) -> list[tuple[bytes, bytes]]:

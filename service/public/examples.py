@@ -64,7 +64,15 @@ TPS = TpsResult(
     state="published",
     published=True,
     numbers=NUMBERS | {"suara_tidak_sah": 1, "suara_total": 196},
-    photos=[PublicPhoto(page=p, url=f"/api/v1/public/photos/{SHA}", sha256=SHA) for p in (1,)],
+    photos=[
+        PublicPhoto(
+            page=p,
+            url=f"/api/v1/public/photos/{SHA}",
+            sha256=SHA,
+            thumbnail_url=f"/api/v1/public/photos/{SHA}/kecil",
+        )
+        for p in (1,)
+    ],
     history=[
         Event(
             at=datetime(2024, 2, 14, 15, 2, tzinfo=UTC),
@@ -197,9 +205,12 @@ WILAYAH_RESPONSES = {
     404: KPU_NOT_UNDER,
 }
 CSV_EXAMPLE = (
-    "kode_tps,nama,status,suara_paslon_1,suara_paslon_2,suara_paslon_3,suara_sah,...\r\n"
-    "3401012001001,TPS 001,published,31,101,63,195,...\r\n"
-    "3401012001002,TPS 002,needs_review,,,,,...\r\n"
+    "kode_provinsi,nama_provinsi,kode_kabkota,nama_kabkota,kode_kecamatan,nama_kecamatan,kode_desa,"
+    "nama_desa,kode_tps,nama_tps,status,suara_paslon_1,suara_paslon_2,suara_paslon_3,suara_sah,...\r\n"
+    "34,DAERAH ISTIMEWA YOGYAKARTA,3404,SLEMAN,340407,DEPOK,3404072001,CATURTUNGGAL,3404072001001,"
+    "TPS 001,Dipublikasikan,31,101,63,195,...\r\n"
+    "34,DAERAH ISTIMEWA YOGYAKARTA,3404,SLEMAN,340407,DEPOK,3404072001,CATURTUNGGAL,3404072001002,"
+    "TPS 002,Perlu ditinjau petugas,,,,,...\r\n"
 )
 CSV_RESPONSES = {
     200: _ok(
@@ -210,8 +221,9 @@ CSV_RESPONSES = {
     ),
     400: _error(
         400,
-        "Kode 3404 bukan kode provinsi: ekspor CSV dibuat per provinsi (kode 2 angka).",
-        "3404 is not a province code (2 digits)",
+        "Kode 340407 bukan kode provinsi atau kabupaten/kota: ekspor CSV dibuat per provinsi "
+        "(kode 2 angka) atau per kabupaten/kota (kode 4 angka).",
+        "340407 is not a province (2 digits) or kab/kota (4 digits) code",
     ),
     404: _error(
         404,

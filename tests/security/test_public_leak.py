@@ -299,7 +299,7 @@ def fillings(api: httpx.Client, prepared: Prepared) -> dict[str, list[str]]:
         "version": [str(api.get("/api/v1/public/ppwp/version").json()["version"])],
         "sha256": [*prepared.public_photos, *prepared.hidden_photos],
         "filename": [
-            *(f"{c}.csv" for c in region_codes() if len(c) == 2),
+            *(f"{c}.csv" for c in region_codes() if len(c) in (2, 4)),
             *(f"{c}.json" for c in codes[: -len(tps_codes())]),
         ],
         "path": ["0.json", *(kpu_path(c) for c in codes[1:])],

@@ -184,7 +184,7 @@ def _answers(api: httpx.Client, tokens: dict[str, dict[str, str]]) -> dict[str, 
         ),
         "totals of a TPS": api.get(f"/api/v1/recap/totals/{TPS}", headers=ppk),
         "a public TPS of a kecamatan code": api.get("/api/v1/public/ppwp/tps/340407"),
-        "a public export of a kabupaten": api.get("/api/v1/public/ppwp/export/3404.csv"),
+        "a public export of a kecamatan": api.get("/api/v1/public/ppwp/export/340407.csv"),
         "a KPU address of a region not under its parent": api.get("/pemilu/hhcw/ppwp/34/3171.json"),
         "a future data version": api.get("/api/v1/public/ppwp/v/999999/regions/34"),
     }
