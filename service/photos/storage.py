@@ -9,6 +9,9 @@ cannot truncate the file that attempt is about to rename into place.
 Beside each photo that was read lies its working copy (``<sha256>.work``, ``ocr.working_copy``):
 upright, at most 2400 pixels long, what the review's crops are cut from. It is derived from the
 photo and can be made again, so a lost one costs only the time to make it.
+
+Beside each photo the public has asked to see small lies its thumbnail (``<sha256>.kecil``,
+``service.public.photos.thumbnail``): derived the same way, made once, made again if lost.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class PhotoStore:
 
     def working_path(self, sha256: str) -> Path:
         return self.path(sha256).with_name(f"{sha256}.work")
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        return self.path(sha256).with_name(f"{sha256}.kecil")
 
     def put(self, data: bytes) -> str:
         sha256 = sha256_of(data)
@@ -85,6 +91,23 @@ class PhotoStore:
         except FileNotFoundError:
             raise NotFound(
                 f"Foto {sha256} belum punya salinan kerja.", detail=f"photo {sha256} has no working copy yet"
+            ) from None
+
+    def put_thumbnail(self, sha256: str, data: bytes) -> None:
+        """Store (or replace) the thumbnail of the photo ``sha256``."""
+        full = StorageFull(
+            "Penyimpanan foto penuh; foto kecilnya tidak tersimpan.",
+            detail="the photo store is full; the thumbnail was not saved",
+        )
+        _write(self.thumbnail_path(sha256), data, full)
+
+    def get_thumbnail(self, sha256: str) -> bytes:
+        """The thumbnail of the photo ``sha256``; ``NotFound`` if none was made yet."""
+        try:
+            return self.thumbnail_path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(
+                f"Foto {sha256} belum punya foto kecil.", detail=f"photo {sha256} has no thumbnail yet"
             ) from None
 
 

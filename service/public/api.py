@@ -18,7 +18,7 @@ from litestar.response.sse import ServerSentEventMessage
 from service.db.pool import acquire
 from service.errors import InvalidInput, NotFound
 from service.photos.storage import photo_address
-from service.public import documents, examples, export, kpu, nist
+from service.public import documents, examples, export, kpu, nist, photos
 from service.public.cache import (
     CACHE_CONTROL,
     NATION,
@@ -30,7 +30,7 @@ from service.public.cache import (
     headers,
 )
 from service.public.documents import Document
-from service.public.photos import public_photo
+from service.public.photos import PagePhoto, public_photo
 from service.regions.codes import Level, level_of, tps_code
 from service.regions.store import require_region
 from service.settings import Settings
@@ -66,6 +66,18 @@ def _region_code(code: str) -> str | None:
         return None
     level_of(code)  # a malformed code is a 400 with what is wrong with it
     return code
+
+
+async def _published_photo(db: asyncpg.Connection, sha256: str) -> PagePhoto:
+    """The public photo with this address (``service.public.photos``), or ``NotFound``."""
+    photo = await public_photo(db, photo_address(sha256))
+    if photo is None:
+        raise NotFound(
+            "Tidak ada foto terbitan dengan alamat ini: foto hanya tampil setelah angka TPS-nya "
+            "dipublikasikan.",
+            detail="no published photo has this address",
+        )
+    return photo
 
 
 class PublicController(Controller):
@@ -160,18 +172,33 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], db: asyncpg.Connection, state: State, sha256: str
     ) -> Response[bytes]:
         """Only a page a published TPS's numbers were published with (``service.public.photos``)."""
-        photo = await public_photo(db, photo_address(sha256))
-        if photo is None:
-            raise NotFound(
-                "Tidak ada foto terbitan dengan alamat ini: foto hanya tampil setelah angka TPS-nya "
-                "dipublikasikan.",
-                detail="no published photo has this address",
-            )
+        photo = await _published_photo(db, sha256)
         sent = {"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}"'}
         if etag_matches(request.headers.get("if-none-match"), sent["ETag"]):
             return Response(b"", status_code=304, headers=sent)
         data = await asyncio.to_thread(state.photos.get, sha256)
         return Response(data, media_type=photo.media_type, headers=sent)
+
+    @get(
+        "/api/v1/public/photos/{sha256:str}/kecil",
+        summary="The same photo shown small: at most 440 pixels on its longer side, a JPEG of about "
+        "13 KB, for lists and phones",
+        media_type="image/jpeg",
+        responses=examples.PHOTO_RESPONSES,
+    )
+    async def thumbnail(
+        self, request: Request[Any, Any, Any], db: asyncpg.Connection, state: State, sha256: str
+    ) -> Response[bytes] | Redirect:
+        """Made the first time it is asked for and kept (``service.public.photos.thumbnail``); a
+        photo that cannot be decoded has nothing smaller than itself, so it is sent instead."""
+        await _published_photo(db, sha256)
+        sent = {"Cache-Control": IMMUTABLE, "ETag": f'"{sha256}-kecil"'}
+        if etag_matches(request.headers.get("if-none-match"), sent["ETag"]):
+            return Response(b"", status_code=304, headers=sent)
+        data = await photos.thumbnail(state.photos, sha256)
+        if data is None:
+            return Redirect(f"/api/v1/public/photos/{sha256}", status_code=307, media_type="text/plain")
+        return Response(data, media_type="image/jpeg", headers=sent)
 
     @get(
         "/pemilu/hhcw/ppwp.json",
@@ -212,29 +239,20 @@ class PublicController(Controller):
 
     @get(
         "/api/v1/public/ppwp/export/{filename:str}",
-        summary="One row per TPS of a province: its published numbers (streamed)",
+        summary="One row per TPS of a province or kab/kota: its place (codes and names), its state and "
+        "every published number of its form (streamed CSV)",
         media_type="text/csv",
         responses=examples.CSV_RESPONSES,
     )
     async def export_csv(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
-        """``{province}.csv``, e.g. ``34.csv``."""
-        province = filename.removesuffix(".csv")
-        if province == filename:
-            raise NotFound(
-                "Nama berkas ekspor adalah kode provinsi diikuti .csv, misalnya 34.csv.",
-                detail="exports are named {province code}.csv, e.g. 34.csv",
-            )
-        if level_of(province) is not Level.PROVINSI:
-            raise InvalidInput(
-                f"Kode {province} bukan kode provinsi: ekspor CSV dibuat per provinsi (kode 2 angka).",
-                detail=f"{province} is not a province code (2 digits)",
-            )
-        await require_region(db, province)
-        rows: AsyncIterator[bytes] = export.province_csv(state.pool, province)
+        """``{province}.csv`` or ``{kab/kota}.csv``, e.g. ``34.csv``, ``3404.csv``."""
+        code = _export_code(filename)
+        await require_region(db, code)
+        rows: AsyncIterator[bytes] = export.region_csv(state.pool, code)
         return Stream(
             rows,
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="ppwp-{province}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="ppwp-{code}.csv"'},
         )
 
     @get(
@@ -267,6 +285,24 @@ class PublicController(Controller):
             media_type="application/json",
             headers={"Content-Disposition": f'attachment; filename="ppwp-{code}.nist.json"'},
         )
+
+
+def _export_code(filename: str) -> str:
+    """The province or kab/kota a CSV export is named after (``3404.csv`` → ``3404``)."""
+    code = filename.removesuffix(".csv")
+    if code == filename:
+        raise NotFound(
+            "Nama berkas ekspor adalah kode provinsi atau kabupaten/kota diikuti .csv, "
+            "misalnya 34.csv atau 3404.csv.",
+            detail="exports are named {province or kab/kota code}.csv, e.g. 34.csv or 3404.csv",
+        )
+    if level_of(code) not in (Level.PROVINSI, Level.KABKOTA):
+        raise InvalidInput(
+            f"Kode {code} bukan kode provinsi atau kabupaten/kota: ekspor CSV dibuat per provinsi "
+            "(kode 2 angka) atau per kabupaten/kota (kode 4 angka).",
+            detail=f"{code} is not a province (2 digits) or kab/kota (4 digits) code",
+        )
+    return code
 
 
 def _version_seen(text: str, name: str) -> int:

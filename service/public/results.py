@@ -3,7 +3,9 @@
 Only ``published`` numbers appear here: region totals come from ``region_total`` (whose vote
 columns count published TPS only), a TPS shows its numbers and photos only once published
 (``service.public.photos``), and its history only what published decisions said
-(``service.public.history``).
+(``service.public.history``). A published TPS also carries the anomaly flags of its own numbers
+(``service.results.anomalies.tps_anomalies``): informative, shown beside them, never withholding
+them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import msgspec
 from ocr.form import PAIRS
 from service.errors import NotFound
 from service.public.history import public_history
-from service.public.photos import public_pages
+from service.public.photos import public_pages, thumbnail_url
 from service.recap import totals
 from service.regions.codes import CODE_LENGTHS, Level, level_of
 from service.results import store as results
+from service.results.anomalies import tps_anomalies
 from service.results.states import TpsState
 
 
@@ -63,6 +66,20 @@ class PublicPhoto(msgspec.Struct, frozen=True, kw_only=True):
     page: int
     url: str
     sha256: str
+    thumbnail_url: str | None = None
+    """The photo shown small (440 pixels on its longer side, a JPEG of about 13 KB); rekap's own
+    documents always give it."""
+
+
+class Flag(msgspec.Struct, frozen=True, kw_only=True):
+    """Something unusual in a TPS's numbers, for the reader to weigh: the numbers stand."""
+
+    kind: str
+    """``turnout_over_100`` or ``landslide`` (``service.results.anomalies``)."""
+    message: str
+    """In Indonesian, with the numbers concerned."""
+    fields: list[str]
+    """The numbers it is about."""
 
 
 class TpsResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,6 +90,8 @@ class TpsResult(msgspec.Struct, frozen=True, kw_only=True):
     numbers: dict[str, int] | None
     """``None`` until the TPS's numbers are published."""
     photos: list[PublicPhoto]
+    flags: list[Flag] = []
+    """Anomaly flags of the published numbers; none while unpublished."""
     history: list[results.Event]
     """Every change of state since the first photo, with its time; of the numbers and reasons only
     those of published decisions (``service.public.history``)."""
@@ -220,8 +239,18 @@ async def tps(conn: asyncpg.Connection, code: str) -> TpsResult:
     result = await results.load(conn, code)
     published = result is not None and result.state is TpsState.PUBLISHED
     photos = [
-        PublicPhoto(page=p.page, url=f"/api/v1/public/photos/{p.sha256}", sha256=p.sha256)
+        PublicPhoto(
+            page=p.page,
+            url=f"/api/v1/public/photos/{p.sha256}",
+            sha256=p.sha256,
+            thumbnail_url=thumbnail_url(p.sha256),
+        )
         for p in await public_pages(conn, code)
+    ]
+    numbers = result.numbers if published and result else None
+    flags = [
+        Flag(kind=a.kind, message=a.message, fields=list(a.fields))
+        for a in (tps_anomalies(code, numbers) if numbers else [])
     ]
     history = await public_history(conn, code, published=published)
     return TpsResult(
@@ -229,8 +258,9 @@ async def tps(conn: asyncpg.Connection, code: str) -> TpsResult:
         name=row["name"],
         state=result.state.value if result else "missing",
         published=published,
-        numbers=result.numbers if published and result else None,
+        numbers=numbers,
         photos=photos,
+        flags=flags,
         history=history,
         version=await data_version(conn),
     )

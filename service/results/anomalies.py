@@ -4,6 +4,10 @@ From its own numbers: turnout over 100 % of the DPT, one pair with (nearly) all 
 a large TPS. Against its village: a pair's share far outside the other TPS of the same desa.
 From the photos: the same photo sent for different TPS, pages of one TPS photographed far apart
 in time.
+
+Each flag says what it found twice: ``detail`` in English for logs and reports (``rekap check``),
+``message`` in Indonesian for the public TPS page and document, and names the ``fields`` it is
+about so that the page can mark them.
 """
 
 from __future__ import annotations
@@ -31,19 +35,49 @@ class Anomaly(msgspec.Struct, frozen=True):
     kind: str
     tps: str
     detail: str
+    message: str
+    """For the public, in Indonesian: what is unusual, and that it may be genuine."""
+    fields: tuple[str, ...] = ()
+    """The TPS's numbers it is about."""
+
+
+def _pair_number(pair: str) -> int:
+    return PAIRS.index(pair) + 1
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
 
 
 def tps_anomalies(tps: str, numbers: Mapping[str, int]) -> list[Anomaly]:
     out = []
     dpt, cast = numbers.get("pemilih_dpt_j"), numbers.get("suara_total")
     if dpt and cast is not None and cast > dpt:
-        out.append(Anomaly("turnout_over_100", tps, f"{cast} votes cast at a TPS of {dpt} registered voters"))
+        out.append(
+            Anomaly(
+                "turnout_over_100",
+                tps,
+                f"{cast} votes cast at a TPS of {dpt} registered voters",
+                f"Jumlah suara ({cast}) lebih banyak dari pemilih terdaftar di DPT ({dpt}). Bisa "
+                "wajar bila banyak pemilih DPTb atau DPK; bandingkan dengan foto formulirnya.",
+                ("suara_total", "pemilih_dpt_j"),
+            )
+        )
     valid = numbers.get("suara_sah") or 0
     if valid >= LANDSLIDE_MIN_VOTES:
         for pair in PAIRS:
             votes = numbers.get(pair) or 0
             if votes >= LANDSLIDE_SHARE * valid:
-                out.append(Anomaly("landslide", tps, f"{pair} has {votes} of {valid} valid votes"))
+                out.append(
+                    Anomaly(
+                        "landslide",
+                        tps,
+                        f"{pair} has {votes} of {valid} valid votes",
+                        f"Paslon {_pair_number(pair)} mendapat {votes} dari {valid} suara sah "
+                        f"({_percent(votes / valid)}): hampir semuanya. Bandingkan dengan foto formulirnya.",
+                        (pair, "suara_sah"),
+                    )
+                )
     return out
 
 
@@ -70,6 +104,9 @@ def village_outliers(by_tps: Mapping[str, Mapping[str, int]]) -> list[Anomaly]:
                             "village_outlier",
                             tps,
                             f"{pair} has {s[i]:.0%} of the votes; the desa's TPS have {median:.0%} (median)",
+                            f"Paslon {_pair_number(pair)} mendapat {_percent(s[i])} suara di TPS ini, "
+                            f"jauh dari TPS lain di desanya (median {_percent(median)}).",
+                            (pair,),
                         )
                     )
     return out
@@ -85,7 +122,8 @@ async def shared_photos(conn: asyncpg.Connection) -> list[Anomaly]:
         Anomaly(
             "shared_photo",
             tps,
-            f"photo {r['sha256'][:12]}… was also sent for {', '.join(set(r['tps']) - {tps})}",
+            f"photo {r['sha256'][:12]}… was also sent for {', '.join(sorted(set(r['tps']) - {tps}))}",
+            f"Foto yang sama juga dikirim untuk TPS {', '.join(sorted(set(r['tps']) - {tps}))}.",
         )
         for r in rows
         for tps in r["tps"]
@@ -101,4 +139,12 @@ async def pages_apart(conn: asyncpg.Connection, hours: int = PAGES_APART_HOURS) 
         """,
         hours,
     )
-    return [Anomaly("pages_apart", r["tps_code"], f"pages photographed {r['span']} apart") for r in rows]
+    return [
+        Anomaly(
+            "pages_apart",
+            r["tps_code"],
+            f"pages photographed {r['span']} apart",
+            f"Halaman-halaman formulirnya difoto berselang {r['span'].total_seconds() / 3600:.0f} jam.",
+        )
+        for r in rows
+    ]

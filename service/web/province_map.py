@@ -24,7 +24,7 @@ WEST, NORTH = 95.0, 6.0
 SCALE = 20.0
 """Pixels per degree: Indonesia is about 46° wide, so the map is about 920 pixels wide."""
 WIDTH, HEIGHT = 925, 345
-TOLERANCE = 0.6
+TOLERANCE = 0.8
 MIN_AREA = 6.0
 """Square pixels; smaller islands are left out (the province keeps its largest)."""
 KPU_CODE = {"Papua Selatan": "93", "Papua Tengah": "94", "Papua Pegunungan": "95", "Papua Barat Daya": "96"}
@@ -55,10 +55,9 @@ class Shade(msgspec.Struct, frozen=True):
 def _path(ring: list[list[float]]) -> str:
     points = np.array([((x - WEST) * SCALE, (NORTH - y) * SCALE) for x, y in ring], np.float32)
     simple = cv2.approxPolyDP(points.reshape(-1, 1, 2), TOLERANCE, True).reshape(-1, 2)
-    xy = np.rint(simple * 2).astype(int)  # half-pixel steps, written as integers
+    xy = np.rint(simple).astype(int)  # whole pixels: the map is shown at a third of its width
     steps = np.diff(xy, axis=0)
-    first = f"M{xy[0][0] / 2:g} {xy[0][1] / 2:g}"
-    return first + "l" + " ".join(f"{dx / 2:g} {dy / 2:g}" for dx, dy in steps if dx or dy) + "z"
+    return f"M{xy[0][0]} {xy[0][1]}l" + " ".join(f"{dx} {dy}" for dx, dy in steps if dx or dy) + "z"
 
 
 def _area(ring: list[list[float]]) -> float:

@@ -63,6 +63,7 @@ async def test_search_finds_a_tps_by_code_and_a_desa_by_name(
     await page.get_by_role("button", name="Cari").click()
     await page.wait_for_url(f"{site}/hasil/3404072001003")
     await expect(page.locator("h1")).to_contain_text("TPS 003")
+    await expect(page.locator("p.state")).to_contain_text("Belum masuk")
 
     await page.get_by_label("Cari TPS, desa atau kecamatan").fill("caturtung")
     await page.get_by_role("button", name="Cari").click()
