@@ -112,9 +112,14 @@ async def test_the_tps_page_on_a_phone(
         images = page.locator(".tps-photos img")
         await expect(images).to_have_count(3)
         await images.last.scroll_into_view_if_needed()
-        await page.wait_for_function(
-            "[...document.querySelectorAll('.tps-photos img')].every(i => i.complete && i.naturalWidth > 0)"
-        )
+        # Polled from here: wait_for_function compiles its predicate in the page, which the
+        # page's policy (no 'unsafe-eval') rightly refuses.
+        loaded_all = "() => [...document.querySelectorAll('.tps-photos img')].every(i => i.complete && i.naturalWidth > 0)"
+        for _ in range(100):
+            if await page.evaluate(loaded_all):
+                break
+            await page.wait_for_timeout(100)
+        assert await page.evaluate(loaded_all), "the thumbnails did not load"
         await screenshots.take(page, "tps-page")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"the TPS page is {width} px wide on a 360 px screen"

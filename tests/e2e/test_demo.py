@@ -24,7 +24,7 @@ def test_the_demo_serves_real_regions_and_working_accounts(
         "REKAP_STORAGE_DIR": str(tmp_path / "storage"),
         "REKAP_REDIS_PREFIX": f"test-demo-{RUN_ID}",
     }
-    server = server_factory(env, command=("demo", "--real", "3", "--synthetic", "6", "--pause", "0"))
+    server = server_factory(env, command=("demo", "--real", "1", "--synthetic", "6", "--pause", "0"))
     server.wait_until_listening(timeout=300)
     output = server.output()
     assert f"rekap demo: {server.url}" in output
@@ -74,8 +74,8 @@ def test_the_demo_serves_real_regions_and_working_accounts(
         time.sleep(0.3)
 
     sent, published, waiting = _summary(server)
-    assert "9 KPPS send their photos (3 TPS with real photos, 6 synthetic)" in server.output()
-    assert sent == 27
+    assert "7 KPPS send their photos (1 TPS with real photos, 6 synthetic)" in server.output()
+    assert sent == 21
     assert published >= 1 and waiting >= 1, server.output()
     _check_results_and_queue(server.url, accounts[1][1], accounts[1][2], published, waiting)
 
