@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from service.cli.progress import count_progress, file_progress
 from service.cli.serve import add_listen_options, serve
 from service.db.pool import connect, ensure_database
 from service.errors import InvalidInput
-from service.regions.example import write_example_registry
+from service.regions.example import load_example
 from service.regions.registry import NATIONAL_REGISTRY, import_registry
 from service.regions.voters import import_voters
 from service.results.states import TpsState
@@ -49,8 +48,6 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     issued: list[IssuedCredential]
     tps: list[demo.DemoTps]
     secrets: dict[str, str]
-    example: bool
-    """The example registry was loaded (no KPU registry on this machine)."""
 
 
 def register(commands: Any) -> None:
@@ -183,7 +180,11 @@ async def prepare(settings: Settings, real: int, synthetic: int) -> Prepared:
     async with connect(settings.database_url) as conn:
         example = not registry.is_file()
         if example:
-            await _load_example(conn)
+            inserted = await load_example(conn)
+            print(
+                f"regions: KPU's registry is not on this machine; an example country loaded instead "
+                f"({inserted} regions and TPS, names marked CONTOH, registered voters drawn at random)"
+            )
         else:
             await _load_real(conn, settings.data_path)
         issued = await create_demo_accounts(conn, PROVINCES[1], real_dpt=not example)
@@ -191,7 +192,7 @@ async def prepare(settings: Settings, real: int, synthetic: int) -> Prepared:
         tps = await demo.plan(conn, settings.data_path, real=real, synthetic=synthetic, exclude=shown)
         with count_progress(len(tps), "KPPS accounts of the demo TPS", "account") as advance:
             secrets = await demo.kpps_accounts(conn, tps, advance)
-    return Prepared(issued=issued, tps=tps, secrets=secrets, example=example)
+    return Prepared(issued=issued, tps=tps, secrets=secrets)
 
 
 async def _load_real(conn: Any, data: Path) -> None:
@@ -207,21 +208,6 @@ async def _load_real(conn: Any, data: Path) -> None:
             f"DPT: {voters.updated + voters.unchanged} TPS from {path.name}; "
             f"{len(voters.bad_lines)} lines skipped as inconsistent (Sirekap misreads)"
         )
-
-
-async def _load_example(conn: Any) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        report = await import_registry(conn, write_example_registry(Path(folder, "contoh.csv")))
-    # Registered voters drawn for the example TPS, marked synthetic (never taken for real ones).
-    await conn.execute(
-        "UPDATE tps SET dpt_l = 100 + get_byte(decode(md5(code), 'hex'), 0) % 50, "
-        "dpt_p = 100 + get_byte(decode(md5(code), 'hex'), 1) % 50, dpt_synthetic = true WHERE dpt_j IS NULL"
-    )
-    await conn.execute("UPDATE tps SET dpt_j = dpt_l + dpt_p WHERE dpt_synthetic AND dpt_j IS NULL")
-    print(
-        f"regions: KPU's registry is not on this machine; an example country loaded instead "
-        f"({report.inserted} regions and TPS, names marked CONTOH, registered voters drawn at random)"
-    )
 
 
 def free_port(host: str, first: int) -> int:

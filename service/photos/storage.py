@@ -86,12 +86,10 @@ class PhotoStore:
 
     def get_working(self, sha256: str) -> bytes:
         """The working copy of the photo ``sha256``; ``NotFound`` if none was made yet."""
-        try:
-            return self.working_path(sha256).read_bytes()
-        except FileNotFoundError:
-            raise NotFound(
-                f"Foto {sha256} belum punya salinan kerja.", detail=f"photo {sha256} has no working copy yet"
-            ) from None
+        missing = NotFound(
+            f"Foto {sha256} belum punya salinan kerja.", detail=f"photo {sha256} has no working copy yet"
+        )
+        return _read(self.working_path(sha256), missing)
 
     def put_thumbnail(self, sha256: str, data: bytes) -> None:
         """Store (or replace) the thumbnail of the photo ``sha256``."""
@@ -103,12 +101,18 @@ class PhotoStore:
 
     def get_thumbnail(self, sha256: str) -> bytes:
         """The thumbnail of the photo ``sha256``; ``NotFound`` if none was made yet."""
-        try:
-            return self.thumbnail_path(sha256).read_bytes()
-        except FileNotFoundError:
-            raise NotFound(
-                f"Foto {sha256} belum punya foto kecil.", detail=f"photo {sha256} has no thumbnail yet"
-            ) from None
+        missing = NotFound(
+            f"Foto {sha256} belum punya foto kecil.", detail=f"photo {sha256} has no thumbnail yet"
+        )
+        return _read(self.thumbnail_path(sha256), missing)
+
+
+def _read(path: Path, missing: NotFound) -> bytes:
+    """A derived file's bytes; ``missing`` raised when it was not made (or was lost)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise missing from None
 
 
 def _write(target: Path, data: bytes, full: StorageFull) -> None:

@@ -5,7 +5,12 @@ provinces with KPU's codes and names, each with one kab/kota, kecamatan and desa
 from __future__ import annotations
 
 import csv
+import tempfile
 from pathlib import Path
+
+import asyncpg
+
+from service.regions.registry import import_registry
 
 PROVINCES = {
     "11": "ACEH", "12": "SUMATERA UTARA", "13": "SUMATERA BARAT", "14": "RIAU", "15": "JAMBI",
@@ -40,3 +45,20 @@ def write_example_registry(path: Path, *, tps_per_desa: int = TPS_PER_DESA) -> P
         writer.writerow(["kode", "nama", "kpu_id", "tingkat", "kode_induk"])
         writer.writerows(rows)
     return path
+
+
+async def load_example(conn: asyncpg.Connection, *, tps_per_desa: int = TPS_PER_DESA) -> int:
+    """The example registry imported, its TPS given registered voters drawn from their codes and
+    marked synthetic (never taken for real ones); how many regions and TPS were new."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_example_registry(Path(folder, "contoh.csv"), tps_per_desa=tps_per_desa)
+        report = await import_registry(conn, path)
+    await conn.execute(
+        """
+        UPDATE tps SET dpt_l = d.l, dpt_p = d.p, dpt_j = d.l + d.p, dpt_synthetic = true
+        FROM (SELECT code, 100 + get_byte(decode(md5(code), 'hex'), 0) % 50 AS l,
+                     100 + get_byte(decode(md5(code), 'hex'), 1) % 50 AS p FROM tps) d
+        WHERE tps.code = d.code AND tps.dpt_j IS NULL
+        """
+    )
+    return report.inserted

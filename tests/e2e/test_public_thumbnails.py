@@ -20,7 +20,7 @@ from service.regions.registry import import_registry
 from service.results import workflow
 from service.results.states import TpsState
 from tests.bahasa import english_words
-from tests.conftest import Server, Synthetic, scratch_database, shared
+from tests.conftest import Synthetic, scratch_database, serving, shared
 from tests.ocr.test_crop import with_orientation
 from tests.registry_files import kpu_registry
 from tests.tps_numbers import consistent, decoded, decoding, record
@@ -137,13 +137,8 @@ async def shas(
 
 @pytest.fixture(scope="module")
 def api(shas: tuple[str, dict[str, str]], storage: Path) -> Iterator[httpx.Client]:
-    server = Server({"REKAP_DATABASE_URL": shas[0], "REKAP_STORAGE_DIR": str(storage)})
-    try:
-        server.wait_until_listening()
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
+    with serving({"REKAP_DATABASE_URL": shas[0], "REKAP_STORAGE_DIR": str(storage)}) as client:
+        yield client
 
 
 def decoded_size(jpeg: bytes) -> tuple[int, int]:
