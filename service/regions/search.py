@@ -18,9 +18,7 @@ MIN_LETTERS, MAX_LETTERS = 3, 60
 class Found(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     name: str
-    level: str
-    title: str
-    """The level as officers call it ("desa/kelurahan")."""
+    level: Level
     within: str
     """The places above it, nearest first ("DEPOK, SLEMAN, DAERAH ISTIMEWA YOGYAKARTA")."""
 
@@ -82,8 +80,7 @@ async def search(conn: asyncpg.Connection, text: str) -> list[Found]:
         Found(
             code=r["code"],
             name=r["name"],
-            level=Level(r["level"]).label,
-            title=Level(r["level"]).title,
+            level=Level(r["level"]),
             within=r["within"],
         )
         for r in rows
