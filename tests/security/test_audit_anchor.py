@@ -19,6 +19,9 @@ from tests.tps_numbers import consistent, record
 SLEMAN = "3404072001001"
 OTHER_SLEMAN = "3404072001002"
 JAGAKARSA = "3171011001001"
+UNREAD = "3404072001003"
+"""A TPS of the registry with no history in ``service``: its first reading always writes events
+(a new reading of a published TPS only waits beside it, and writes none)."""
 
 
 class Auditor:
@@ -120,7 +123,7 @@ async def test_an_honest_history_that_grew_after_the_checkpoint_extends_it(
 ) -> None:
     first = auditor.checkpoint()
     await record(service, SLEMAN, consistent(7))  # a new reading of a TPS already checkpointed
-    await record(service, "3404072001003", consistent(8))  # a TPS first read after it
+    await record(service, UNREAD, consistent(8))  # a TPS first read after it
     code, out = auditor.run("verify", "--against", str(auditor.log))
     assert code == 0, out
 
@@ -160,7 +163,7 @@ async def test_a_checkpoint_waits_for_events_being_written_and_covers_them(
     try:
         transaction = writer.transaction()
         await transaction.start()
-        await record(writer, JAGAKARSA, consistent(9))
+        await record(writer, UNREAD, consistent(9))
         pending = asyncio.create_task(asyncio.to_thread(auditor.checkpoint))
         await asyncio.sleep(1)
         assert not pending.done(), "the checkpoint must wait for the event in flight"
