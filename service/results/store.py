@@ -1,19 +1,20 @@
 """TPS results, their history and the deltas they send to the regional totals, in PostgreSQL.
 
-Every change goes through ``transition``: it locks the TPS's row, checks the move against the
-state table, writes the new row, appends the event and appends the change to the totals (the
-new contribution minus the old) in one transaction, so no change is lost or counted twice.
+Every change goes through ``apply``: it checks the moves against the state table and, in one
+statement under the TPS's lock, writes the new row, appends an event per move and the change to
+the totals (the new contribution minus the old), so no change is lost or counted twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
 import msgspec
 
 from ocr.form import PAIRS
+from service.errors import Conflict
 from service.results.checks import Finding
 from service.results.states import TpsState, check
 
@@ -96,6 +97,75 @@ async def load(conn: asyncpg.Connection, tps: str, *, lock: bool = False) -> Tps
     return None if row is None else _result(row)
 
 
+async def load_with_dpt(conn: asyncpg.Connection, tps: str) -> tuple[TpsResult | None, int | None]:
+    """The TPS's result (if any) and its registered DPT, in one round trip."""
+    row = await conn.fetchrow(
+        "SELECT r.tps_code, r.ballot, r.state, r.numbers::text AS numbers, r.findings::text AS findings, "
+        "r.version, r.updated_at, t.dpt_j FROM tps t "
+        "LEFT JOIN tps_result r ON r.tps_code = t.code AND r.ballot = $2 WHERE t.code = $1",
+        tps,
+        BALLOT,
+    )
+    if row is None:
+        return None, None
+    return (None if row["state"] is None else _result(row)), row["dpt_j"]
+
+
+class Move(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a TPS's change: the state it moves to, who or what moved it, and why."""
+
+    state: TpsState
+    reason: str
+    actor_user: int | None = None
+    actor_system: str | None = None
+
+
+ATTEMPTS = 8
+"""Times a change is computed again when the TPS changed between reading it and writing."""
+
+
+async def apply(
+    conn: asyncpg.Connection,
+    tps: str,
+    old: TpsResult | None,
+    moves: Sequence[Move],
+    *,
+    numbers: Mapping[str, int] | None = None,
+    findings: list[Finding] | None = None,
+    decoding_id: int | None = None,
+) -> TpsResult | None:
+    """Move the TPS from ``old`` (as read) through ``moves`` in one round trip: its row, an event
+    per move and one delta for the totals (sql/016_tps_moves.sql). ``None``: the TPS is no longer
+    ``old`` (someone changed it meanwhile) and nothing was written; read it again.
+
+    The numbers stay unless new ones are given (the first move records the change), as do the
+    findings."""
+    state = None if old is None else old.state
+    for move in moves:
+        check(state, move.state)
+        state = move.state
+    assert state is not None, "a change has at least one move"
+    after = dict(numbers) if numbers is not None else (old.numbers if old else {})
+    kept_findings = findings if findings is not None else (old.findings if old else [])
+    before = contribution(None if old is None else old.state, old.numbers if old else {})
+    delta = [a - b for a, b in zip(contribution(state, after), before, strict=True)]
+    row = await conn.fetchrow(
+        "SELECT * FROM tps_result_moves($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)",
+        tps,
+        BALLOT,
+        0 if old is None else old.version,
+        [m.state.value for m in moves],
+        [m.reason for m in moves],
+        [m.actor_user for m in moves],
+        [m.actor_system for m in moves],
+        msgspec.json.encode(after).decode(),
+        msgspec.json.encode(kept_findings).decode(),
+        decoding_id,
+        delta,
+    )
+    return None if row is None else _result(row)
+
+
 async def transition(
     conn: asyncpg.Connection,
     tps: str,
@@ -113,61 +183,25 @@ async def transition(
 
     ``first``: only create the TPS's row; if it exists already, leave it as it is.
     """
-    async with conn.transaction():
-        await lock_tps(conn, tps)
-        old = await load(conn, tps, lock=True)
+    move = Move(state=new, reason=reason, actor_user=actor_user, actor_system=actor_system)
+    for _ in range(ATTEMPTS):
+        old = await load(conn, tps)
         if first and old is not None:
             return old
-        check(None if old is None else old.state, new)
-        after = dict(numbers) if numbers is not None else (old.numbers if old else {})
-        kept_findings = findings if findings is not None else (old.findings if old else [])
-        row = await conn.fetchrow(
-            """
-            INSERT INTO tps_result (tps_code, ballot, state, numbers, findings, decoding_id)
-            VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)
-            ON CONFLICT (tps_code, ballot) DO UPDATE
-                SET state = EXCLUDED.state, numbers = EXCLUDED.numbers, findings = EXCLUDED.findings,
-                    decoding_id = coalesce(EXCLUDED.decoding_id, tps_result.decoding_id),
-                    version = tps_result.version + 1, updated_at = now()
-            RETURNING tps_code, ballot, state, numbers::text AS numbers, findings::text AS findings,
-                      version, updated_at
-            """,
-            tps,
-            BALLOT,
-            new.value,
-            msgspec.json.encode(after).decode(),
-            msgspec.json.encode(kept_findings).decode(),
-            decoding_id,
+        result = await apply(
+            conn, tps, old, [move], numbers=numbers, findings=findings, decoding_id=decoding_id
         )
-        await conn.execute(
-            """
-            INSERT INTO tps_result_event (tps_code, ballot, actor_user, actor_system, from_state, to_state,
-                                          numbers_before, numbers_after, reason)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
-            """,
-            tps,
-            BALLOT,
-            actor_user,
-            actor_system,
-            None if old is None else old.state.value,
-            new.value,
-            None if old is None else msgspec.json.encode(old.numbers).decode(),
-            msgspec.json.encode(after).decode(),
-            reason,
-        )
-        before = contribution(None if old is None else old.state, old.numbers if old else {})
-        delta = [a - b for a, b in zip(contribution(new, after), before, strict=True)]
-        # Also when nothing counted changed: applying it is what announces the TPS's new state.
-        await conn.execute(
-            f"INSERT INTO recap_delta (tps_code, desa_code, ballot, {', '.join(COLUMNS)}) "  # noqa: S608 - constant columns
-            f"VALUES ($1, $2, $3, {', '.join(f'${i + 4}' for i in range(len(COLUMNS)))})",
-            tps,
-            tps[:10],
-            BALLOT,
-            *delta,
-        )
-        assert row is not None
-        return _result(row)
+        if result is not None:
+            return result
+    raise changing(tps)
+
+
+def changing(tps: str) -> Conflict:
+    """The TPS changed between each reading and writing of ``ATTEMPTS`` tries."""
+    return Conflict(
+        f"Angka TPS {tps} sedang diubah berulang kali oleh pihak lain; coba lagi sebentar lagi",
+        detail=f"TPS {tps} changed under each of {ATTEMPTS} attempts",
+    )
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

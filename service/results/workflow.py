@@ -44,59 +44,65 @@ async def record_decoding(
     (``ocr.publication.verdict`` decides, as ``rekap ocr eval`` counts it).
 
     ``evidence``: the pages' readings against themselves (rule 8, ``ocr.publication.conflicts``).
-    One transaction: the public sees the outcome, never a TPS half way through it.
+    One statement writes every move: the public sees the outcome, never a TPS half way through it.
     """
-    async with conn.transaction():
-        return await _record_decoding(conn, tps, decoding, decoding_id, evidence or [])
-
-
-async def _record_decoding(
-    conn: asyncpg.Connection,
-    tps: str,
-    decoding: TpsDecoding,
-    decoding_id: int,
-    evidence: list[publication.Conflict],
-) -> TpsResult:
     numbers = {name: field.value for name, field in decoding.fields.items() if field.value is not None}
-    current = await store.transition(
-        conn, tps, TpsState.RECEIVED, actor_system="intake", reason="foto diterima", first=True
+    evidence = evidence or []
+    for _ in range(store.ATTEMPTS):
+        current, dpt = await store.load_with_dpt(conn, tps)
+        if current is not None and current.state in new_reading.HELD:
+            async with conn.transaction():
+                await store.lock_tps(conn, tps)
+                held = await store.load(conn, tps, lock=True)
+                if held is not None and held.state in new_reading.HELD:
+                    return await new_reading.hold(conn, held, decoding_id, numbers)
+            continue
+        findings = check_tps(numbers, dpt) + evidence_findings(evidence)
+        result = await store.apply(
+            conn,
+            tps,
+            current,
+            _moves(current, decoding, evidence, dpt, findings),
+            numbers=numbers,
+            findings=findings,
+            decoding_id=decoding_id,
+        )
+        if result is not None:
+            return result
+    raise store.changing(tps)
+
+
+def _moves(
+    current: TpsResult | None,
+    decoding: TpsDecoding,
+    evidence: list[publication.Conflict],
+    dpt: int | None,
+    findings: list[Finding],
+) -> list[store.Move]:
+    """From the TPS as it is to published, or to waiting for an officer with the reasons."""
+    moves = (
+        []
+        if current
+        else [store.Move(state=TpsState.RECEIVED, actor_system="intake", reason="foto diterima")]
     )
-    if current.state in new_reading.HELD:
-        return await new_reading.hold(conn, current, decoding_id, numbers)
-    await store.transition(
-        conn,
-        tps,
-        TpsState.READ,
-        numbers=numbers,
-        actor_system="ocr",
-        decoding_id=decoding_id,
-        reason="ketiga halaman terbaca",
-    )
-    dpt = await registered_dpt(conn, tps)
-    findings = check_tps(numbers, dpt) + evidence_findings(evidence)
+    moves.append(store.Move(state=TpsState.READ, actor_system="ocr", reason="ketiga halaman terbaca"))
     decision = publication.verdict(decoding, evidence, dpt)
     if not decision.publish:
         unclear = [f"{LABEL.get(name, name)}: {reason}" for name, reason in decision.unclear.items()]
         reasons = [f.keterangan for f in findings if f.severity == "blocking"] + unclear
-        return await store.transition(
-            conn,
-            tps,
-            TpsState.NEEDS_REVIEW,
-            findings=findings,
-            actor_system="checks",
-            reason="; ".join(reasons),
+        moves.append(
+            store.Move(state=TpsState.NEEDS_REVIEW, actor_system="checks", reason="; ".join(reasons))
         )
-    await store.transition(
-        conn,
-        tps,
-        TpsState.VERIFIED,
-        findings=findings,
-        actor_system="checks",
-        reason="setiap angka terbaca jelas dan semua aturan yang memblokir terpenuhi",
-    )
-    return await store.transition(
-        conn, tps, TpsState.PUBLISHED, actor_system="checks", reason="terverifikasi otomatis"
-    )
+        return moves
+    return [
+        *moves,
+        store.Move(
+            state=TpsState.VERIFIED,
+            actor_system="checks",
+            reason="setiap angka terbaca jelas dan semua aturan yang memblokir terpenuhi",
+        ),
+        store.Move(state=TpsState.PUBLISHED, actor_system="checks", reason="terverifikasi otomatis"),
+    ]
 
 
 def require_officer(user: User, tps: str) -> None:

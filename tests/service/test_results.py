@@ -268,8 +268,14 @@ async def test_the_command_line_rebuilds_and_shows_totals(regions: asyncpg.Conne
     numbers = consistent(7)
     await record(regions, TPS, numbers)
     env = {"REKAP_DATABASE_URL": fresh_db}
-    # received, read, verified, published: each announces the TPS's new state, even when no total moves
-    assert rekap("recap", "apply", env=env).stdout.startswith("4 change(s) applied")
+    # received, read, verified, published in one statement: one change, with the four events
+    assert rekap("recap", "apply", env=env).stdout.startswith("1 change(s) applied")
+    assert [e.to_state for e in await store.history(regions, TPS)] == [
+        "received",
+        "read",
+        "verified",
+        "published",
+    ]
     applied = await totals.snapshot(regions)
     announced = await regions.fetch("SELECT version, tps FROM public_change ORDER BY version")
     assert [(r["version"], r["tps"]) for r in announced] == [(1, [TPS])]

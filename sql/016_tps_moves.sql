@@ -1,0 +1,61 @@
+-- A TPS's change in one round trip (service/results/store.py ``apply``): its row, one event per
+-- state it passes through (the hash chain of 009/013 unchanged: the trigger still chains each)
+-- and one delta for the totals, in one statement's transaction. A clear reading used to take
+-- four transactions of six statements each from decoded to published; on election night that
+-- was the writers' whole cost (issue 20).
+--
+-- The caller computes the moves (the state table lives in service/results/states.py) and the
+-- delta from the row it read, and says which version that was. Under the TPS's lock the row is
+-- read again: a different version means someone changed the TPS in between, nothing is
+-- written and no row is returned, and the caller reads again. So a delta is always computed
+-- from the row it replaces, as when the caller held the lock throughout.
+
+CREATE FUNCTION tps_result_moves(
+    p_tps text, p_ballot text, p_version integer, p_states text[], p_reasons text[],
+    p_actor_users bigint[], p_actor_systems text[], p_numbers jsonb, p_findings jsonb,
+    p_decoding_id bigint, p_delta bigint[]
+) RETURNS TABLE (
+    tps_code text, ballot text, state text, numbers text, findings text, version integer,
+    updated_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    old_state text;
+    old_numbers jsonb;
+    old_version integer;
+    moves integer := cardinality(p_states);
+    result record;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('tps_result:' || p_tps, 0));
+    SELECT r.state, r.numbers, r.version INTO old_state, old_numbers, old_version
+    FROM tps_result r WHERE r.tps_code = p_tps AND r.ballot = p_ballot FOR UPDATE;
+    IF coalesce(old_version, 0) <> p_version THEN
+        RETURN;
+    END IF;
+    INSERT INTO tps_result AS r (tps_code, ballot, state, numbers, findings, decoding_id, version)
+    VALUES (p_tps, p_ballot, p_states[moves], p_numbers, p_findings, p_decoding_id, moves)
+    ON CONFLICT ON CONSTRAINT tps_result_pkey DO UPDATE
+        SET state = EXCLUDED.state, numbers = EXCLUDED.numbers, findings = EXCLUDED.findings,
+            decoding_id = coalesce(EXCLUDED.decoding_id, r.decoding_id),
+            version = r.version + moves, updated_at = now()
+    RETURNING r.tps_code, r.ballot, r.state, r.numbers::text, r.findings::text, r.version, r.updated_at
+    INTO result;
+    FOR i IN 1 .. moves LOOP
+        INSERT INTO tps_result_event (tps_code, ballot, actor_user, actor_system, from_state, to_state,
+                                      numbers_before, numbers_after, reason)
+        VALUES (p_tps, p_ballot, p_actor_users[i], p_actor_systems[i],
+                CASE WHEN i = 1 THEN old_state ELSE p_states[i - 1] END, p_states[i],
+                CASE WHEN i = 1 THEN old_numbers ELSE p_numbers END, p_numbers, p_reasons[i]);
+    END LOOP;
+    -- Also when nothing counted changed: applying it is what announces the TPS's new state.
+    INSERT INTO recap_delta (tps_code, desa_code, ballot, suara_paslon_1, suara_paslon_2, suara_paslon_3,
+                             suara_sah, suara_tidak_sah, suara_total, pemilih_dpt_j, pengguna_total_j,
+                             tps_received, tps_verified, tps_needs_review, tps_reviewed, tps_published)
+    VALUES (p_tps, left(p_tps, 10), p_ballot, p_delta[1], p_delta[2], p_delta[3], p_delta[4], p_delta[5],
+            p_delta[6], p_delta[7], p_delta[8], p_delta[9], p_delta[10], p_delta[11], p_delta[12],
+            p_delta[13]);
+    tps_code := result.tps_code; ballot := result.ballot; state := result.state;
+    numbers := result.numbers; findings := result.findings; version := result.version;
+    updated_at := result.updated_at;
+    RETURN NEXT;
+END $$;
