@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ocr.bench import bench as bench_ocr
@@ -10,8 +11,10 @@ from service.cli.report import print_struct
 from service.errors import InvalidInput
 from service.photos import bench as intake_bench
 from service.public.bench import bench as bench_api
+from service.recap.bench import QUICK_TPS
 from service.recap.bench import bench as bench_recap
 from service.settings import Settings
+from service.sim.election import REGISTRY_DB, registry_database
 
 REAL_PHOTOS = ("c1_form_images", "c1_form_images_unverified")
 """The folders of REKAP_DATA_DIR holding whole real pages; a missing one is left out
@@ -32,8 +35,11 @@ def register(commands: Any) -> None:
     recap = targets.add_parser(
         "recap", help="TPS results into regional totals: writers, applier, rebuild (scratch database)"
     )
-    recap.add_argument("--tps", type=int, default=20_000)
-    recap.add_argument("--writers", type=int, default=8)
+    recap.add_argument("--quick", action="store_true", help=f"a synthetic tree of {QUICK_TPS:,} TPS")
+    recap.add_argument(
+        "--tps", type=int, help="a synthetic tree of this many TPS (default: the national list, 822,116 TPS)"
+    )
+    recap.add_argument("--writers", type=int, default=32, help="concurrent writers, as OCR workers")
     recap.add_argument("--json", action="store_true")
     recap.set_defaults(run=run_recap)
     intake = targets.add_parser(
@@ -67,9 +73,18 @@ def run_ocr(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_recap(settings: Settings, args: argparse.Namespace) -> int:
-    if not (1 <= args.tps <= 1_000_000 and 1 <= args.writers <= 64):
+    tps = QUICK_TPS if args.quick else args.tps
+    if not ((tps is None or 1 <= tps <= 1_000_000) and 1 <= args.writers <= 64):
         raise InvalidInput("--tps must be 1 to 1,000,000 and --writers 1 to 64")
-    print_struct(await bench_recap(settings.database_url, tps=args.tps, writers=args.writers), args.json)
+    template = None
+    if tps is None:  # the national list, kept by the simulation (imported the first time)
+        try:
+            await registry_database(settings, lambda line: print(line, file=sys.stderr))
+        except FileNotFoundError as error:
+            raise InvalidInput(f"{error}; --quick runs without it") from error
+        template = REGISTRY_DB
+    figures = await bench_recap(settings.database_url, tps=tps, writers=args.writers, template=template)
+    print_struct(figures, args.json)
     return 0
 
 
