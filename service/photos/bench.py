@@ -46,6 +46,7 @@ from service.users.credentials import hash_secret, new_secret, new_token
 
 REAL_PHOTOS = "c1_form_images/images"
 READ_TIMEOUT_S = 120.0
+STATUS_POLLS = 3
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +76,14 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     photo_to_reading_p99_ms: float
     cpu_ms_per_upload: dict[str, float]
     """API (granian and its workers), PostgreSQL (every backend), the load generator (this process)."""
+    status_requests: int
+    """The phones' status polls (``GET /api/v1/tps/{code}/ppwp``), once the uploads were read:
+    each KPPS asking ``STATUS_POLLS`` times, as many in flight as uploads were."""
+    status_per_s: float
+    status_p50_ms: float
+    status_p99_ms: float
+    status_errors: int
+    cpu_ms_per_status: dict[str, float]
     cores: int
 
 
@@ -192,6 +201,22 @@ async def _run(
         elapsed = time.perf_counter() - began
         after = _cpu(api.pid)
         checked = await _checked(url, PhotoStore(root / "photos"), answers)
+        polls = collections.deque(tps for _ in range(STATUS_POLLS) for tps in chosen)
+        polled: list[tuple[int, float]] = []
+
+        async def poller() -> None:
+            client = _Client("127.0.0.1", port)
+            while polls:
+                tps = polls.popleft()
+                polled.append(await client.status(auth[tps], tps))
+            client.close()
+
+        before_polls = _cpu(api.pid)
+        began = time.perf_counter()
+        await asyncio.gather(*(poller() for _ in range(options.concurrency)))
+        polling = time.perf_counter() - began
+        after_polls = _cpu(api.pid)
+    poll_ms = sorted(ms for _, ms in polled)
     ok = [a for a in answers if 200 <= a.status < 300]
     latencies = sorted(a.ms for a in answers)
     statuses: dict[str, int] = {}
@@ -209,6 +234,14 @@ async def _run(
         p99_ms=_percentile(latencies, 0.99),
         statuses=statuses,
         cpu_ms_per_upload={k: round(1000 * (after[k] - before[k]) / max(1, len(answers)), 2) for k in after},
+        status_requests=len(polled),
+        status_per_s=round(len(polled) / polling, 1),
+        status_p50_ms=_percentile(poll_ms, 0.50),
+        status_p99_ms=_percentile(poll_ms, 0.99),
+        status_errors=sum(1 for status, _ in polled if status != 200),
+        cpu_ms_per_status={
+            k: round(1000 * (after_polls[k] - before_polls[k]) / max(1, len(polled)), 3) for k in after_polls
+        },
         cores=os.cpu_count() or 1,
         lost=checked.lost,
         duplicated=checked.duplicated,
@@ -248,6 +281,20 @@ class _Client:
             photo = msgspec.json.decode(body, type=_Upload)
             return _Answer(tps, page, status, ms, photo.sha256, photo.id)
         return _Answer(tps, page, status, ms, None, None)
+
+    async def status(self, auth: str, tps: str) -> tuple[int, float]:
+        """A phone asking how its TPS's pages are: the answer's status and ms."""
+        head = (
+            f"GET /api/v1/tps/{tps}/ppwp HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: {auth}\r\n\r\n"
+        ).encode()
+        began = time.perf_counter()
+        try:
+            status, _ = await self._exchange(head, b"")
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.close()
+            status = 0
+        return status, (time.perf_counter() - began) * 1000
 
     async def _exchange(self, head: bytes, data: bytes) -> tuple[int, bytes]:
         if self.streams is None:

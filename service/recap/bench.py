@@ -211,12 +211,15 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
 
 
-def _cpu(api: int) -> dict[str, float]:
-    return {
-        "writers": time.process_time(),
-        "api": cpu.tree_seconds(api),
-        "postgres": cpu.named_seconds("postgres"),
-    }
+def _cpu(api: int) -> tuple[dict[str, float], dict[int, float]]:
+    """This process's and the API's CPU seconds, and PostgreSQL's per process (autovacuum workers
+    come and go: see ``cpu.named_used``)."""
+    return {"writers": time.process_time(), "api": cpu.tree_seconds(api)}, cpu.named("postgres")
+
+
+def _used(api: int, before: tuple[dict[str, float], dict[int, float]]) -> dict[str, float]:
+    now, _ = _cpu(api)
+    return {k: v - before[0][k] for k, v in now.items()} | {"postgres": cpu.named_used("postgres", before[1])}
 
 
 async def bench(
@@ -278,7 +281,7 @@ async def _run(
             async with acquire(pool) as conn:
                 first_version = await conn.fetchval("SELECT coalesce(min(version), 0) FROM public_change")
                 await probe.until(await _settled(conn))
-            used = {k: v - before[k] for k, v in _cpu(server.pid).items()}
+            used = _used(server.pid, before)
             probe.stop.set()
             await probing
             async with acquire(pool) as conn:

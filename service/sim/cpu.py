@@ -43,3 +43,14 @@ def tree_seconds(root: int) -> float:
 def named_seconds(name: str) -> float:
     """CPU seconds of every living process of that name (``postgres``: the server and its backends)."""
     return sum(seconds for _, comm, seconds in _stats().values() if comm == name)
+
+
+def named(name: str) -> dict[int, float]:
+    """pid → CPU seconds of every living process of that name."""
+    return {pid: seconds for pid, (_, comm, seconds) in _stats().items() if comm == name}
+
+
+def named_used(name: str, before: dict[int, float]) -> float:
+    """CPU seconds the processes of that name used since ``before`` (``named``): a process that
+    ended meanwhile (an autovacuum worker) neither subtracts its earlier time nor adds its last."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in named(name).items())

@@ -17,6 +17,9 @@ KEYS = {
     "photo_to_reading_p50_ms",
     "photo_to_reading_p99_ms",
     "cpu_ms_per_upload",
+    "status_per_s",
+    "status_p99_ms",
+    "cpu_ms_per_status",
 }
 
 
@@ -31,4 +34,6 @@ def test_the_intake_benchmark_reports_its_figures_and_loses_nothing() -> None:
     assert figures["statuses"] == {"201": 18, **({"200": figures["retried"]} if figures["retried"] else {})}
     assert figures["read"] == 18
     assert set(figures["cpu_ms_per_upload"]) == {"api", "postgres", "load_generator"}
+    # Each phone asks for its TPS's status three times; every answer is its own TPS's (200).
+    assert figures["status_requests"] == 18 and figures["status_errors"] == 0
     assert rekap("bench", "intake", "--concurrency", "0").returncode == 1
