@@ -42,6 +42,7 @@ from service.regions.registry import import_registry
 from service.settings import Settings
 from service.sim import cpu
 from service.sim import pages as simulated
+from service.sim.stats import percentile
 from service.users.credentials import hash_secret, new_secret, new_token
 
 REAL_PHOTOS = "c1_form_images/images"
@@ -229,15 +230,15 @@ async def _run(
         concurrency=options.concurrency,
         photo_bytes_mean=int(statistics.fmean(len(j[2]) for j in jobs)),
         uploads_per_s=round(len(ok) / elapsed, 1),
-        p50_ms=_percentile(latencies, 0.50),
-        p95_ms=_percentile(latencies, 0.95),
-        p99_ms=_percentile(latencies, 0.99),
+        p50_ms=percentile(latencies, 0.50),
+        p95_ms=percentile(latencies, 0.95),
+        p99_ms=percentile(latencies, 0.99),
         statuses=statuses,
         cpu_ms_per_upload={k: round(1000 * (after[k] - before[k]) / max(1, len(answers)), 2) for k in after},
         status_requests=len(polled),
         status_per_s=round(len(polled) / polling, 1),
-        status_p50_ms=_percentile(poll_ms, 0.50),
-        status_p99_ms=_percentile(poll_ms, 0.99),
+        status_p50_ms=percentile(poll_ms, 0.50),
+        status_p99_ms=percentile(poll_ms, 0.99),
         status_errors=sum(1 for status, _ in polled if status != 200),
         cpu_ms_per_status={
             k: round(1000 * (after_polls[k] - before_polls[k]) / max(1, len(polled)), 3) for k in after_polls
@@ -327,12 +328,6 @@ def _cpu(api: int) -> dict[str, float]:
         "postgres": cpu.named_seconds("postgres"),
         "load_generator": time.process_time(),  # this process alone (the API and worker are its children)
     }
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    return round(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))], 1)
 
 
 async def _checked(url: str, store: PhotoStore, answers: list[_Answer]) -> _Checked:

@@ -38,6 +38,7 @@ from service.recap import totals
 from service.results import workflow
 from service.results.states import TpsState
 from service.sim import cpu
+from service.sim.stats import percentile
 
 TPS_PER_DESA = 15
 QUICK_TPS = 100_000
@@ -206,11 +207,6 @@ class _Probe:
         return self.seen[bisect.bisect_left(versions, version)][0]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
-
-
 def _cpu(api: int) -> tuple[dict[str, float], dict[int, float]]:
     """This process's and the API's CPU seconds, and PostgreSQL's per process (autovacuum workers
     come and go: see ``cpu.named_used``)."""
@@ -306,8 +302,8 @@ async def _run(
         changes_per_s=round(published / elapsed, 1),
         # A publication no data version took would be one the public never sees: failed too.
         failed=sum(w.failed for w in crew) + sum(1 for c in committed if c not in version_of),
-        freshness_p50_ms=_percentile(fresh, 0.50),
-        freshness_p99_ms=_percentile(fresh, 0.99),
+        freshness_p50_ms=percentile(fresh, 0.50),
+        freshness_p99_ms=percentile(fresh, 0.99),
         freshness_max_ms=round(max(fresh, default=0.0), 1),
         incremental_equals_rebuild=True,
         rebuild_s=0.0,
