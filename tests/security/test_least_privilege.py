@@ -20,7 +20,6 @@ from tests.tps_numbers import consistent, record
 
 TPS = "3404072001001"
 APPEND_ONLY = (
-    "tps_result_event",
     "photo_reading",
     "d_hasil",
     "recap_discrepancy",
@@ -56,6 +55,11 @@ async def test_the_service_role_is_neither_superuser_nor_owner(service: asyncpg.
         "DELETE FROM tps_result_event",
         "TRUNCATE tps_result_event CASCADE",
         "DROP TRIGGER tps_result_event_chain ON tps_result_event",
+        # Events come only from tps_result_moves, which chains them (sql/017): not a forged link.
+        "INSERT INTO tps_result_event (tps_code, ballot, actor_system, to_state, numbers_after, reason, "
+        "prev_hash, hash) VALUES ('3404072001001', 'ppwp', 'x', 'published', '{}', 'x', '\\x00', '\\x00')",
+        "INSERT INTO tps_result_event (tps_code, ballot, actor_system, to_state, numbers_after, reason) "
+        "VALUES ('3404072001001', 'ppwp', 'x', 'published', '{}', 'x')",
         "CREATE OR REPLACE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'",
         "INSERT INTO schema_migration (version, name, checksum) VALUES (999, 'x', 'x')",
         "CREATE TABLE shadow (id int)",
@@ -83,6 +87,19 @@ async def test_append_only_tables_take_rows_but_never_change(service: asyncpg.Co
         table,
     )
     assert dict(rights) == {"s": True, "i": True, "u": False, "d": False, "t": False}
+
+
+async def test_the_audit_trail_is_read_by_the_service_and_written_only_by_its_function(
+    service: asyncpg.Connection,
+) -> None:
+    rights = await service.fetchrow(
+        "SELECT has_table_privilege($1, 'tps_result_event', 'SELECT') AS s, "
+        "has_table_privilege($1, 'tps_result_event', 'INSERT') AS i, "
+        "has_function_privilege($1, 'tps_result_moves(text, text, integer, text[], text[], bigint[], "
+        "text[], jsonb, jsonb, bigint, bigint[])', 'EXECUTE') AS f",
+        APP_ROLE,
+    )
+    assert dict(rights) == {"s": True, "i": False, "f": True}
 
 
 async def test_the_service_does_its_work_and_the_history_grows(service: asyncpg.Connection) -> None:

@@ -9,6 +9,8 @@ import msgspec
 import pytest
 
 from service.audit.verify import verify
+from service.results import store
+from service.results.states import TpsState
 from tests.conftest import rekap
 from tests.tps_numbers import consistent, record
 
@@ -41,6 +43,30 @@ async def test_each_event_links_to_the_one_before_and_the_tps_keeps_the_newest(
     )
     report = await verify(history)
     assert report.intact and report.events == 8 and report.chains == 2 and report.first_broken is None
+
+
+async def test_an_event_written_by_hand_is_chained_and_the_next_change_goes_on_from_it(
+    history: asyncpg.Connection,
+) -> None:
+    """The owner may still write an event directly (the service may not): the row trigger chains
+    it and moves the TPS's head, and the workflow's function goes on from the stored chain."""
+    await history.execute(
+        "INSERT INTO tps_result_event (tps_code, ballot, actor_system, from_state, to_state, "
+        "numbers_before, numbers_after, reason) SELECT tps_code, ballot, 'admin', state, state, numbers, "
+        "numbers, 'catatan' FROM tps_result WHERE tps_code = $1",
+        TPS,
+    )
+    await store.transition(
+        history, TPS, TpsState.NEEDS_REVIEW, reason="diperiksa ulang", actor_system="checks"
+    )
+    chain = await events(history, TPS)
+    assert len(chain) == 6
+    assert (
+        await history.fetchval("SELECT audit_head FROM tps_result WHERE tps_code = $1", TPS)
+        == chain[-1]["hash"]
+    )
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(chain))
+    assert (await verify(history)).intact
 
 
 @pytest.mark.parametrize(
