@@ -135,7 +135,8 @@ async def apply(
     decoding_id: int | None = None,
 ) -> TpsResult | None:
     """Move the TPS from ``old`` (as read) through ``moves`` in one round trip: its row, an event
-    per move and one delta for the totals (sql/016_tps_moves.sql). ``None``: the TPS is no longer
+    per move and one delta for the totals (sql/016_tps_moves.sql; the events chained by the same
+    function, sql/017_chain_in_moves.sql). ``None``: the TPS is no longer
     ``old`` (someone changed it meanwhile) and nothing was written; read it again.
 
     The numbers stay unless new ones are given (the first move records the change), as do the

@@ -104,7 +104,7 @@ async def test_the_audit_trail_is_read_by_the_service_and_written_only_by_its_fu
 
 async def test_the_service_does_its_work_and_the_history_grows(service: asyncpg.Connection) -> None:
     """The workflow as the service runs it: a new reading of the published TPS waits beside it,
-    an officer takes it, which appends events through the trigger (its sequence and advisory lock
+    an officer takes it, which appends events through tps_result_moves (its sequence and advisory lock
     included) and updates the TPS's row."""
     before = await service.fetchval("SELECT count(*) FROM tps_result_event WHERE tps_code = $1", TPS)
     await record(service, TPS, consistent(2))
