@@ -23,7 +23,7 @@ from ocr import fields
 from ocr.cells import Gray
 from ocr.form import PAIRS, Page
 from ocr.reading import Evidence, FieldReading, Quad
-from ocr.register import boxes_in, rows_of_three
+from ocr.register import boxes_by_sides, boxes_in, rows_of_three
 from ocr.templates import PageTemplate, templates
 
 HEIGHT = 1000
@@ -140,6 +140,10 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
         if len(wide) > len(square):
             chosen, more = _search(resized, wide, template)
             boxed = boxed or more
+    if chosen is None:
+        # Last, boxes whose top or bottom line the threshold lost: found by their sides.
+        chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template)
+        boxed = boxed or more
     if chosen is None:
         return None, boxed
     out = []
@@ -320,11 +324,12 @@ def _edges(page: Gray, rects: list[tuple[int, int, int, int]]) -> float:
     for x, y, w, h in rects:
         if x < 8 or y < 8 or x + w + 8 > page.shape[1] or y + h + 8 > page.shape[0]:
             return 0.0
-        ink = 255.0 - page.astype(np.float32)
+        # Measured on the box's neighbourhood alone (8 px around it), not the whole field.
+        ink = 255.0 - page[y - 8 : y + h + 8, x - 8 : x + w + 8].astype(np.float32)
         masks = []
-        for inset, thickness in ((0, 3), (6, 2), (-6, 2)):
-            mask = np.zeros(page.shape, np.uint8)
-            cv2.rectangle(mask, (x + inset, y + inset), (x + w - 1 - inset, y + h - 1 - inset), 1, thickness)
+        for inset, thickness in ((8, 3), (14, 2), (2, 2)):
+            mask = np.zeros(ink.shape, np.uint8)
+            cv2.rectangle(mask, (inset, inset), (w + 15 - inset, h + 15 - inset), 1, thickness)
             masks.append(mask.astype(bool))
         border, inside, outside = (float(ink[m].mean()) for m in masks)
         weakest = min(weakest, border - max(inside, outside))

@@ -103,6 +103,50 @@ def _holes(binary: Gray, widest: float) -> list[tuple[float, float, float]]:
     return found
 
 
+def boxes_by_sides(gray: Gray, *, widest: float = 1.33) -> npt.NDArray[Any]:
+    """Centres and sides (x, y, side) of digit boxes found by their two upright sides alone.
+
+    Faint or thin printing loses a box's top or bottom line to the threshold, and rounded
+    corners leave gaps, so ``boxes_in`` finds no closed hole (TPS_190 and 14 more crops of
+    c1_page2_crops). Two upright strokes of the same height, side by side as far apart as they
+    are tall, still make a box; a digit's stroke inside it is nearer to a side than that, and a
+    table's lines run taller than its cells are wide. The pair nearest to square wins where
+    candidates overlap.
+    """
+    h, w = gray.shape
+    run = max(5, round(0.018 * max(h, w)))
+    lo, hi = 0.012 * max(h, w), 0.06 * max(h, w)
+    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
+    found: list[tuple[float, float, float]] = []
+    for strokes in (binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))):
+        down = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
+        stats = cv2.connectedComponentsWithStats(down)[2][1:]
+        sides = sorted(
+            (x + sw / 2, y, y + sh) for x, y, sw, sh, _ in stats.tolist() if lo <= sh <= hi and sw <= sh / 3
+        )
+        candidates: list[tuple[float, float, float, float]] = []
+        for i, (xa, top_a, bottom_a) in enumerate(sides):
+            tall_a = bottom_a - top_a
+            for xb, top_b, bottom_b in sides[i + 1 :]:
+                apart = xb - xa
+                if apart > 1.05 * widest * tall_a:
+                    break
+                tall_b = bottom_b - top_b
+                tall = (tall_a + tall_b) / 2
+                overlap = min(bottom_a, bottom_b) - max(top_a, top_b)
+                alike = abs(tall_a - tall_b) <= 0.2 * max(tall_a, tall_b) and overlap >= 0.8 * max(
+                    tall_a, tall_b
+                )
+                if alike and 0.75 < apart / tall < widest:
+                    middle = (max(top_a, top_b) + min(bottom_a, bottom_b)) / 2
+                    squareness = abs(math.log(apart / tall))
+                    candidates.append((squareness, (xa + xb) / 2, middle, (apart + tall) / 2))
+        for _, cx, cy, side in sorted(candidates):
+            if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
+                found.append((cx, cy, side))
+    return np.array(found, np.float32).reshape(-1, 3)
+
+
 def rows_of_three(boxes: npt.NDArray[Any]) -> list[tuple[int, int]]:
     """Pairs (first, third) of boxes that make a row of three at an even pitch."""
     centres = boxes[:, :2].astype(np.float64)
