@@ -54,6 +54,9 @@ TRIES = 4
 """Spacings whose rows are read, clearest bubbles first, for a pair not found by its boxes."""
 CLEAR_COLUMNS = 2
 """Bubble columns with one clearly blackened bubble a row of boxes needs to be a field."""
+MAX_BEND = 0.35
+"""Most ``_bend`` a column of the three pairs may show: a row cut a box aside makes 0.55 (TPS_213
+of c1_page2_crops), the pairs read on the 483 crops read at most 0.29 (TPS_135, at a slant)."""
 TURNED_AGREE = 2
 """Pairs whose boxes and bubbles agree a photo turned half round must show to be read so."""
 
@@ -131,18 +134,18 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     resized = cv2.resize(
         gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     )
-    square = boxes_in(resized)
-    chosen, boxed = _search(resized, square, template)
+    # Rows found by each way of finding boxes are kept for the next: a pair found only by its
+    # sides can complete two found as holes.
+    rows: list[_Row] = []
+    chosen, boxed = _search(resized, boxes_in(resized), template, rows)
     if chosen is None:
         # Boxes wider than tall only when square ones make no pairs: a tally grid's cells are
         # as wide, and where the boxes are square its rows pass for pairs (TPS_019 read 0, 0, 0).
-        wide = boxes_in(resized, widest=WIDEST_BOX)
-        if len(wide) > len(square):
-            chosen, more = _search(resized, wide, template)
-            boxed = boxed or more
+        chosen, more = _search(resized, boxes_in(resized, widest=WIDEST_BOX), template, rows)
+        boxed = boxed or more
     if chosen is None:
         # Last, boxes whose top or bottom line the threshold lost: found by their sides.
-        chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template)
+        chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template, rows)
         boxed = boxed or more
     if chosen is None:
         return None, boxed
@@ -154,13 +157,15 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     return out, True
 
 
-def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate) -> tuple[list[_Row] | None, bool]:
-    """The three pairs' rows placed by ``boxes`` (or ``None``), and whether any three of the
-    boxes make a row."""
+def _search(
+    photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: list[_Row]
+) -> tuple[list[_Row] | None, bool]:
+    """The three pairs' rows placed by ``boxes`` and the ``rows`` found before (or ``None``),
+    and whether any three of the boxes make a row; the rows found are added to ``rows``."""
     if len(boxes) < 3 or len(boxes) > 400:
         return None, False
     threes = rows_of_three(boxes)
-    rows = [
+    rows += [
         row
         for i, j in threes
         if (row := _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)) is not None
@@ -210,7 +215,7 @@ def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
     """Rows one and two pairs' spacing above and below each row found (of the two with the
     clearest bubbles): the first plausibly a pair's of the spacings tried, clearest bubbles first."""
     out: list[_Row] = []
-    for row in sorted(rows, key=lambda r: -r.clear)[:2]:
+    for row in sorted(rows, key=lambda r: (-r.reading.agreement, -r.clear))[:2]:
         along = (row.target[1] - row.target[0]) / (2 * row.pitch)
         down = np.array([-along[1], along[0]], np.float32)
         for sign in (-1, 1):
@@ -346,24 +351,46 @@ def _quad(rects: list[tuple[int, int, int, int]], to_photo: npt.NDArray[Any]) ->
 
 
 def _three_pairs(rows: list[_Row]) -> list[_Row] | None:
-    """Three rows down one column at one pitch, the pairs' spacing apart, in order (the three
-    with the most clear bubbles); the row with the clearest bubbles where two candidates overlap."""
+    """Three rows down one column at one pitch, the pairs' spacing apart, in order: the three
+    with the most rows whose boxes and bubbles agree, then the most clear bubbles, then the
+    straightest column (the row with the clearest bubbles where two candidates overlap).
+
+    A row cut one box aside (the subtotals' column taken for a box) can read boxes and bubbles
+    that agree (TPS_213 of c1_page2_crops: 405 for 55), so the column must run straight through
+    the three rows and across their boxes, as the printed form's does."""
     kept: list[_Row] = []
     for row in sorted(rows, key=lambda r: -r.clear):
         if all(np.hypot(row.x - k.x, row.y - k.y) > row.pitch for k in kept):
             kept.append(row)
     kept.sort(key=lambda r: r.y)
-    best: tuple[int, list[_Row]] | None = None
+    best: tuple[tuple[int, int, float], list[_Row]] | None = None
     for trio in map(list, combinations(kept, 3)):
         pitch = trio[0].pitch
         gaps = [np.hypot(b.x - a.x, b.y - a.y) / pitch for a, b in pairwise(trio)]  # along a leaning column
         aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
         # (a tenth of a pitch of slack: rows placed at the range's ends by _predicted)
-        if aligned and all(PAIR_GAP[0] - 0.1 <= g <= PAIR_GAP[1] + 0.1 for g in gaps):
-            clear = sum(r.clear for r in trio)
-            if best is None or clear > best[0]:
-                best = (clear, trio)
+        if not aligned or not all(PAIR_GAP[0] - 0.1 <= g <= PAIR_GAP[1] + 0.1 for g in gaps):
+            continue
+        bend = _bend(trio)
+        if bend > MAX_BEND:
+            continue
+        score = (sum(r.reading.agreement for r in trio), sum(r.clear for r in trio), -bend)
+        if best is None or score > best[0]:
+            best = (score, trio)
     return None if best is None else best[1]
+
+
+def _bend(trio: list[_Row]) -> float:
+    """How far the three rows are from one straight column across their boxes: the middle row's
+    distance from the line through the others (in box pitches) plus the cosine between that line
+    and the first row's boxes (0 when square to them)."""
+    first, middle, last = (np.array([r.x, r.y]) for r in trio)
+    down = last - first
+    length = float(np.hypot(*down))
+    off = abs(float(np.cross(down, middle - first))) / length / trio[0].pitch
+    along = trio[0].target[1] - trio[0].target[0]
+    lean = abs(float(np.dot(along, down))) / float(np.hypot(*along)) / length
+    return off + lean
 
 
 def _renamed(reading: FieldReading, name: str, quad: Quad) -> FieldReading:
