@@ -179,3 +179,11 @@ def test_real_crops_whose_boxes_show_no_closed_outline_are_read() -> None:
             if field.agreement:
                 assert field.value == label, (tps, field.name, field.value)
         assert sum(f.agreement for f in found.fields) >= 2, tps
+
+
+def test_a_dark_photo_of_the_vote_part_is_read_where_its_boxes_and_bubbles_agree() -> None:
+    """TPS_061 of c1_page2_crops (paper at 66 of 255, below the whole page's 70) is read, not
+    refused as dark, because its three pairs' boxes and bubbles are found and agree."""
+    outcome = read_page((shared("c1_page2_crops/images") / "TPS_061.jpg").read_bytes())
+    assert isinstance(outcome, PageReading), outcome
+    assert [(f.value, f.agreement) for f in outcome.fields] == [(136, True), (74, True), (8, True)]
