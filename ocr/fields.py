@@ -272,6 +272,14 @@ def _fit_to_darkness(
             return None
         darkness = 255.0 - strip.mean(axis=1)
         profile += np.minimum(darkness, np.percentile(darkness, 80))
+    # A printed line across the columns (the table's bottom rule, a box's lower border) is dark
+    # between the columns too, where bubbles leave paper: it counts against a place put on it.
+    between = np.zeros(bottom - top, np.float64)
+    for left, right in itertools.pairwise(columns):
+        x0, x1 = left[0][0] + left[0][2] + 2, right[0][0] - 2
+        if x1 > x0 and x0 >= 0:
+            between += 255.0 - page[top:bottom, x0:x1].mean(axis=1)
+    profile -= len(columns) * between / max(1, len(columns) - 1)
     rows = np.arange(top, bottom, dtype=np.float64)
     first_y = columns[0][0][1] + side / 2
     count = len(columns[0])

@@ -11,7 +11,7 @@ have, are the three pairs in ballot order; anything less is not read (``None``).
 
 from __future__ import annotations
 
-from itertools import combinations, pairwise
+from itertools import combinations, pairwise, product
 from typing import Any
 
 import cv2
@@ -57,6 +57,8 @@ CLEAR_COLUMNS = 2
 MAX_BEND = 0.35
 """Most ``_bend`` a column of the three pairs may show: a row cut a box aside makes 0.55 (TPS_213
 of c1_page2_crops), the pairs read on the 483 crops read at most 0.29 (TPS_135, at a slant)."""
+CANDIDATES = 3
+"""Rows tried for one pair where several were found within a pitch of each other."""
 TURNED_AGREE = 2
 """Pairs whose boxes and bubbles agree a photo turned half round must show to be read so."""
 
@@ -135,15 +137,17 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
         gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     )
     # Rows found by each way of finding boxes are kept for the next: a pair found only by its
-    # sides can complete two found as holes.
+    # sides can complete two found as holes. The search goes on while the pairs chosen do not
+    # all agree: a row cut a few pixels off can read its bubbles right and its boxes wrong
+    # (TPS_027: boxes 288, bubbles 086), where the next way finds the row itself.
     rows: list[_Row] = []
     chosen, boxed = _search(resized, boxes_in(resized), template, rows)
-    if chosen is None:
-        # Boxes wider than tall only when square ones make no pairs: a tally grid's cells are
-        # as wide, and where the boxes are square its rows pass for pairs (TPS_019 read 0, 0, 0).
+    if not _agreeing(chosen):
+        # Boxes wider than tall only after square ones: a tally grid's cells are as wide, and
+        # where the boxes are square its rows pass for pairs (TPS_019 read 0, 0, 0).
         chosen, more = _search(resized, boxes_in(resized, widest=WIDEST_BOX), template, rows)
         boxed = boxed or more
-    if chosen is None:
+    if not _agreeing(chosen):
         # Last, boxes whose top or bottom line the threshold lost: found by their sides.
         chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template, rows)
         boxed = boxed or more
@@ -163,7 +167,7 @@ def _search(
     """The three pairs' rows placed by ``boxes`` and the ``rows`` found before (or ``None``),
     and whether any three of the boxes make a row; the rows found are added to ``rows``."""
     if len(boxes) < 3 or len(boxes) > 400:
-        return None, False
+        return _three_pairs(rows), False
     threes = rows_of_three(boxes)
     rows += [
         row
@@ -171,7 +175,7 @@ def _search(
         if (row := _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)) is not None
     ]
     chosen = _three_pairs(rows)
-    if chosen is None:
+    if not _agreeing(chosen):
         # Handwriting that touches a box's border hides the box: rows of which two boxes show.
         rows += [
             row
@@ -179,15 +183,20 @@ def _search(
             if (row := _field_row(photo, target, template)) is not None and _plausible(row)
         ]
         chosen = _three_pairs(rows)
-    if chosen is None:
+    if not _agreeing(chosen):
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
         # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
         predicted = _predicted(photo, rows, template)
         chosen = _three_pairs(rows + predicted)
-        if chosen is None and predicted:
+        if not _agreeing(chosen) and predicted:
             chosen = _three_pairs(rows + predicted + _predicted(photo, predicted, template))
     return chosen, bool(threes)
+
+
+def _agreeing(chosen: list[_Row] | None) -> bool:
+    """Whether the pairs were found and every one's boxes and bubbles agree."""
+    return chosen is not None and all(row.reading.agreement for row in chosen)
 
 
 def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
@@ -353,30 +362,38 @@ def _quad(rects: list[tuple[int, int, int, int]], to_photo: npt.NDArray[Any]) ->
 def _three_pairs(rows: list[_Row]) -> list[_Row] | None:
     """Three rows down one column at one pitch, the pairs' spacing apart, in order: the three
     with the most rows whose boxes and bubbles agree, then the most clear bubbles, then the
-    straightest column (the row with the clearest bubbles where two candidates overlap).
+    straightest column. Rows within a pitch of each other are one pair's candidates, of which
+    the ``CANDIDATES`` with the clearest bubbles are tried: a row cut half a box low can read the
+    same number and more clear bubbles, yet break the column's spacing (TPS_050).
 
     A row cut one box aside (the subtotals' column taken for a box) can read boxes and bubbles
     that agree (TPS_213 of c1_page2_crops: 405 for 55), so the column must run straight through
     the three rows and across their boxes, as the printed form's does."""
-    kept: list[_Row] = []
-    for row in sorted(rows, key=lambda r: -r.clear):
-        if all(np.hypot(row.x - k.x, row.y - k.y) > row.pitch for k in kept):
-            kept.append(row)
-    kept.sort(key=lambda r: r.y)
+    places: list[list[_Row]] = []
+    for row in sorted(rows, key=lambda r: (-r.clear, -r.reading.agreement, -r.edges)):
+        near = next((p for p in places if np.hypot(row.x - p[0].x, row.y - p[0].y) <= p[0].pitch), None)
+        if near is None:
+            places.append([row])
+        elif len(near) < CANDIDATES:
+            near.append(row)
+    places.sort(key=lambda p: p[0].y)
     best: tuple[tuple[int, int, float], list[_Row]] | None = None
-    for trio in map(list, combinations(kept, 3)):
-        pitch = trio[0].pitch
-        gaps = [np.hypot(b.x - a.x, b.y - a.y) / pitch for a, b in pairwise(trio)]  # along a leaning column
-        aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
-        # (a tenth of a pitch of slack: rows placed at the range's ends by _predicted)
-        if not aligned or not all(PAIR_GAP[0] - 0.1 <= g <= PAIR_GAP[1] + 0.1 for g in gaps):
-            continue
-        bend = _bend(trio)
-        if bend > MAX_BEND:
-            continue
-        score = (sum(r.reading.agreement for r in trio), sum(r.clear for r in trio), -bend)
-        if best is None or score > best[0]:
-            best = (score, trio)
+    for three in combinations(places, 3):
+        for trio in map(list, product(*three)):
+            pitch = trio[0].pitch
+            gaps = [
+                np.hypot(b.x - a.x, b.y - a.y) / pitch for a, b in pairwise(trio)
+            ]  # along a leaning column
+            aligned = all(abs(r.x - trio[0].x) < pitch and abs(r.pitch / pitch - 1) < 0.15 for r in trio)
+            # (a tenth of a pitch of slack: rows placed at the range's ends by _predicted)
+            if not aligned or not all(PAIR_GAP[0] - 0.1 <= g <= PAIR_GAP[1] + 0.1 for g in gaps):
+                continue
+            bend = _bend(trio)
+            if bend > MAX_BEND:
+                continue
+            score = (sum(r.reading.agreement for r in trio), sum(r.clear for r in trio), -bend)
+            if best is None or score > best[0]:
+                best = (score, trio)
     return None if best is None else best[1]
 
 
