@@ -128,12 +128,25 @@ def read_bubbles(
         fill = []
         for x, y, w, h in column:
             inner = page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
-            fill.append(float(np.clip((paper - inner.mean()) / (paper - ink), 0, 1)) if inner.size else 0.0)
+            # Against the paper beside the bubble, where that is darker than the paper's own
+            # grey: a shadow or fold across a row darkens every bubble in it and the paper
+            # between (3404072001001's row 9 read 9, 9, 9 with nothing blackened).
+            local = min(paper, _beside(page, x, y, w, h))
+            fill.append(float(np.clip((local - inner.mean()) / (paper - ink), 0, 1)) if inner.size else 0.0)
         order = np.argsort(fill)[::-1]
         first, second = fill[order[0]], fill[order[1]]
         median = float(np.median(fill))
         out.append(int(order[0]) if first - median > 0.25 and first - second > 0.15 else None)
     return out
+
+
+def _beside(page: cells.Gray, x: int, y: int, w: int, h: int) -> float:
+    """The grey of the paper left and right of a bubble, in its middle half's rows (the
+    brighter side: a blackened bubble may spill over one)."""
+    rows = page[max(0, y + h // 4) : max(0, y + h - h // 4)]
+    sides = [rows[:, max(0, x - w) : max(0, x - w // 4)], rows[:, x + w + w // 4 : x + 2 * w]]
+    means = [float(side.mean()) for side in sides if side.size]
+    return max(means) if means else 255.0
 
 
 def _paper_and_ink(page: cells.Gray, columns: list[list[Rect]]) -> tuple[float, float]:

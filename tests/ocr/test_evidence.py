@@ -3,13 +3,15 @@ accepts, a tie the bubbles break is settled, a contradiction is held with both r
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ocr.decode import EVIDENCE, NO_EQUATION, decode
-from ocr.fields import field_reading
+from ocr.fields import field_reading, read_bubbles
 from ocr.form import FIELDS, Page
 from ocr.publication import conflicts, verdict
 from ocr.reading import Evidence, FieldReading, PageReading
+from ocr.templates import Rect, templates
 from tests.ocr.test_decode import QUAD, sure
 
 
@@ -105,3 +107,31 @@ def test_a_whole_tps_is_published_only_when_every_page_is_read_and_accepted() ->
         "t",
     )
     assert not verdict(decode([two, three]), [], None).publish  # page 1 still missing
+
+
+def _bubble_page(
+    blackened: dict[int, int], shadow_row: int | None
+) -> tuple[np.ndarray, tuple[tuple[Rect, ...], ...]]:
+    """Page 2's first pair's bubble columns drawn at scale 0.5 (rings with a printed look), the
+    ``blackened`` bubble of some columns filled, and a shadow across one row of bubbles."""
+    columns = templates()[Page.PASLON].bubbles[FIELDS[Page.PASLON][0]]
+    page = np.full((1100, 950), 235, np.uint8)
+    if shadow_row is not None:
+        _, y, _, h = columns[0][shadow_row]
+        page[round(y * 0.5) - 4 : round((y + h) * 0.5) + 4, :] = 150  # a fold's shadow, edge to edge
+    for c, column in enumerate(columns):
+        for k, (x, y, w, h) in enumerate(column):
+            centre, radius = (round((x + w / 2) * 0.5), round((y + h / 2) * 0.5)), round(w * 0.25)
+            filled = blackened.get(c) == k
+            cv2.circle(page, centre, radius, 30, -1 if filled else 1)
+    return page, columns
+
+
+def test_a_shadow_across_a_row_of_bubbles_blackens_none_of_them() -> None:
+    """A fold's shadow darkens a row of bubbles and the paper between them alike: no bubble is
+    read as blackened in it (3404072001001 of c1_form_images_unverified read 9, 9, 9 so), while
+    a bubble blackened inside the shadow still is."""
+    page, columns = _bubble_page({}, shadow_row=9)
+    assert read_bubbles(page, columns, 0.5, (0, 0)) == [None, None, None]
+    page, columns = _bubble_page({0: 9, 1: 3, 2: 5}, shadow_row=9)
+    assert read_bubbles(page, columns, 0.5, (0, 0)) == [9, 3, 5]
