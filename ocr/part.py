@@ -57,6 +57,11 @@ CLEAR_COLUMNS = 2
 MAX_BEND = 0.35
 """Most ``_bend`` a column of the three pairs may show: a row cut a box aside makes 0.55 (TPS_213
 of c1_page2_crops), the pairs read on the 483 crops read at most 0.29 (TPS_135, at a slant)."""
+MAX_THREES = 300
+"""Rows of three boxes past which one way of finding boxes is not read further: each row costs a
+reading (~2 ms), and a grid of boxes gave 800 to 1,100 rows to each way (12 s of CPU for one
+photo). The crops of c1_page2_crops give at most 204 (square holes), 217 (sides) and, a few of
+them, more than 300 (wide holes, where the other ways find their pairs)."""
 CANDIDATES = 3
 """Rows tried for one pair where several were found within a pitch of each other."""
 TURNED_AGREE = 2
@@ -139,7 +144,7 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     # Rows found by each way of finding boxes are kept for the next: a pair found only by its
     # sides can complete two found as holes. The search goes on while the pairs chosen do not
     # all agree: a row cut a few pixels off can read its bubbles right and its boxes wrong
-    # (TPS_027: boxes 288, bubbles 086), where the next way finds the row itself.
+    # (TPS_161: boxes 966, bubbles 56), where the next way finds the row itself.
     rows: list[_Row] = []
     chosen, boxed = _search(resized, boxes_in(resized), template, rows)
     if not _agreeing(chosen):
@@ -151,6 +156,16 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
         # Last, boxes whose top or bottom line the threshold lost: found by their sides.
         chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template, rows)
         boxed = boxed or more
+    if not _agreeing(chosen) and any(row.reading.agreement for row in rows):
+        # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
+        # found place them, and kept only where their bubbles are clear; then once more from
+        # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
+        # Once, from the rows found, and only where one of them is surely a pair (its boxes and
+        # bubbles agree): each prediction reads dozens of places (a 2019 scan took 10 s so).
+        predicted = _predicted(resized, rows, template)
+        chosen = _three_pairs(rows + predicted)
+        if not _agreeing(chosen) and predicted:
+            chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
     if chosen is None:
         return None, boxed
     out = []
@@ -169,6 +184,8 @@ def _search(
     if len(boxes) < 3 or len(boxes) > 400:
         return _three_pairs(rows), False
     threes = rows_of_three(boxes)
+    if len(threes) > MAX_THREES:
+        return _three_pairs(rows), True  # a pattern of boxes (a grid, a table), not three pairs
     rows += [
         row
         for i, j in threes
@@ -183,14 +200,6 @@ def _search(
             if (row := _field_row(photo, target, template)) is not None and _plausible(row)
         ]
         chosen = _three_pairs(rows)
-    if not _agreeing(chosen):
-        # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
-        # found place them, and kept only where their bubbles are clear; then once more from
-        # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
-        predicted = _predicted(photo, rows, template)
-        chosen = _three_pairs(rows + predicted)
-        if not _agreeing(chosen) and predicted:
-            chosen = _three_pairs(rows + predicted + _predicted(photo, predicted, template))
     return chosen, bool(threes)
 
 
