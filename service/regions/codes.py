@@ -97,11 +97,3 @@ def tps_code(code: str) -> str:
             detail=f"{code} is not a TPS code: a TPS has 13 digits",
         )
     return code
-
-
-def parent_of(code: str) -> str | None:
-    """The parent's code (None for a province), which is always a prefix of the child's."""
-    level = level_of(code)
-    if level is Level.PROVINSI:
-        return None
-    return code[: Level(level - 1).code_length]
