@@ -9,6 +9,7 @@ and the worker's sweep puts it back on the queue (``service.photos.worker``).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -16,6 +17,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 GROUP = "ocr"
+
+log = logging.getLogger(__name__)
 
 
 class Job(msgspec.Struct, frozen=True):
@@ -85,6 +88,11 @@ def _entry(entry_id: Any, fields: dict[Any, Any]) -> Entry:
     raw = fields.get(b"job") or fields.get("job")
     ident = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
     try:
-        return Entry(ident, msgspec.json.decode(raw, type=Job) if raw else None)
+        if raw:
+            return Entry(ident, msgspec.json.decode(raw, type=Job))
     except msgspec.DecodeError:
-        return Entry(ident, None)
+        pass
+    # The worker acknowledges such an entry without reading anything: it is logged with what it
+    # held, so that a job written by another version (or by hand) is not dropped unseen.
+    log.warning("queue entry %s is not a job this version reads; acknowledged unread: %r", ident, fields)
+    return Entry(ident, None)
