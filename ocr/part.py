@@ -144,18 +144,18 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     # Rows found by each way of finding boxes are kept for the next: a pair found only by its
     # sides can complete two found as holes. The search goes on while the pairs chosen do not
     # all agree: a row cut a few pixels off can read its bubbles right and its boxes wrong
-    # (TPS_161: boxes 966, bubbles 56), where the next way finds the row itself.
+    # (TPS_161: boxes 966, bubbles 56), where the next way finds the row itself. Boxes wider
+    # than tall come only after square ones (a tally grid's cells are as wide, and where the
+    # boxes are square its rows pass for pairs: TPS_019 read 0, 0, 0); last, boxes whose top or
+    # bottom line the threshold lost, found by their sides.
     rows: list[_Row] = []
-    chosen, boxed = _search(resized, boxes_in(resized), template, rows)
-    if not _agreeing(chosen):
-        # Boxes wider than tall only after square ones: a tally grid's cells are as wide, and
-        # where the boxes are square its rows pass for pairs (TPS_019 read 0, 0, 0).
-        chosen, more = _search(resized, boxes_in(resized, widest=WIDEST_BOX), template, rows)
-        boxed = boxed or more
-    if not _agreeing(chosen):
-        # Last, boxes whose top or bottom line the threshold lost: found by their sides.
-        chosen, more = _search(resized, boxes_by_sides(resized, widest=WIDEST_BOX), template, rows)
-        boxed = boxed or more
+    chosen: list[_Row] | None = None
+    boxed = False
+    for find in (boxes_in, _wide_boxes, _boxes_by_their_sides):
+        boxed = _search(resized, find(resized), template, rows) or boxed
+        chosen = _three_pairs(rows)
+        if _agreeing(chosen):
+            break
     if not _agreeing(chosen) and any(row.reading.agreement for row in rows):
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
@@ -176,31 +176,35 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     return out, True
 
 
-def _search(
-    photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: list[_Row]
-) -> tuple[list[_Row] | None, bool]:
-    """The three pairs' rows placed by ``boxes`` and the ``rows`` found before (or ``None``),
-    and whether any three of the boxes make a row; the rows found are added to ``rows``."""
+def _wide_boxes(photo: Gray) -> npt.NDArray[Any]:
+    return boxes_in(photo, widest=WIDEST_BOX)
+
+
+def _boxes_by_their_sides(photo: Gray) -> npt.NDArray[Any]:
+    return boxes_by_sides(photo, widest=WIDEST_BOX)
+
+
+def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: list[_Row]) -> bool:
+    """Add to ``rows`` the pairs' candidate rows that ``boxes`` place; whether any three of the
+    boxes make a row."""
     if len(boxes) < 3 or len(boxes) > 400:
-        return _three_pairs(rows), False
+        return False
     threes = rows_of_three(boxes)
     if len(threes) > MAX_THREES:
-        return _three_pairs(rows), True  # a pattern of boxes (a grid, a table), not three pairs
+        return True  # a pattern of boxes (a grid, a table), not three pairs
     rows += [
         row
         for i, j in threes
         if (row := _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)) is not None
     ]
-    chosen = _three_pairs(rows)
-    if not _agreeing(chosen):
+    if not _agreeing(_three_pairs(rows)):
         # Handwriting that touches a box's border hides the box: rows of which two boxes show.
         rows += [
             row
             for target in _rows_of_two(boxes)
             if (row := _field_row(photo, target, template)) is not None and _plausible(row)
         ]
-        chosen = _three_pairs(rows)
-    return chosen, bool(threes)
+    return bool(threes)
 
 
 def _agreeing(chosen: list[_Row] | None) -> bool:

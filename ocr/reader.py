@@ -64,7 +64,12 @@ def _version() -> str:
     return f"{VERSION}; digits {model().version}"
 
 
-def _part_reading(found: part.Part, clock: _Clock) -> PageReading:
+def _part_reading(gray: Gray, clock: _Clock) -> PageReading | None:
+    """The photo read as page 2's vote part alone, or ``None`` when its three pairs are not found."""
+    found = part.read_part(gray)
+    if found is None:
+        return None
+    clock.lap("part")
     return PageReading(
         Page.PASLON, PART_CONFIDENCE, found.rotated, found.fields, 4, clock.timings, _version()
     )
@@ -80,24 +85,21 @@ def _straighten(data: bytes, budget_s: float, clock: _Clock) -> _Placed | Outcom
     clock.lap("decode")
     if min(gray.shape) < MIN_SIDE:
         # Too small for a whole page; a photo of page 2's vote part alone may still be read.
-        if (found := part.read_part(gray)) is not None:
-            clock.lap("part")
-            return _part_reading(found, clock)
+        if (reading := _part_reading(gray, clock)) is not None:
+            return reading
         small = too_small(gray.shape[1], gray.shape[0])
         return Rejected(small.reason, small.reason.message, small.detail)
     if (problem := quality.lighting(gray)) is not None:
         # Too dark for a whole page's cells; page 2's vote part alone is read wherever its
         # boxes and bubbles are still found (TPS_061 of c1_page2_crops, paper at 66 of 255).
-        if (found := part.read_part(gray)) is not None:
-            clock.lap("part")
-            return _part_reading(found, clock)
+        if (reading := _part_reading(gray, clock)) is not None:
+            return reading
         return Rejected(Retake.DARK, Retake.DARK.message, problem)
     search = _place(gray, budget_s, clock)
     if search.best is None:
         # No page placed: a photo of page 2's vote part alone is read from its boxes and bubbles.
-        if (found := part.read_part(gray)) is not None:
-            clock.lap("part")
-            return _part_reading(found, clock)
+        if (reading := _part_reading(gray, clock)) is not None:
+            return reading
         return _not_found(gray, search, budget_s)
     page, confidence, matrix = search.best
     template = templates()[page]

@@ -71,25 +71,40 @@ def boxes_in(gray: Gray, *, widest: float = 1.33) -> npt.NDArray[Any]:
     thickening closes the boxes whose digits touch their borders). ``widest`` is the largest
     width over height a box may have.
     """
-    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
     found: list[tuple[float, float, float]] = []
-    for strokes in (binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))):
+    for strokes in _strokes(gray):
         for cx, cy, side in _holes(strokes, widest):
-            if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
-                found.append((cx, cy, side))
+            _add_unless_overlapping(found, cx, cy, side)
     return np.array(found, np.float32).reshape(-1, 3)
 
 
+def _strokes(gray: Gray) -> tuple[Gray, Gray]:
+    """The photo's ink thresholded, as is and thickened (see ``boxes_in``)."""
+    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
+    return binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))
+
+
+def _sizes(shape: tuple[int, ...]) -> tuple[int, float, float]:
+    """The shortest straight stroke kept, and the smallest and largest box side, in pixels."""
+    longest = max(shape[:2])
+    return max(5, round(0.018 * longest)), 0.012 * longest, 0.06 * longest
+
+
+def _add_unless_overlapping(
+    found: list[tuple[float, float, float]], cx: float, cy: float, side: float
+) -> None:
+    if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
+        found.append((cx, cy, side))
+
+
 def _holes(binary: Gray, widest: float) -> list[tuple[float, float, float]]:
-    h, w = binary.shape
-    run = max(5, round(0.018 * max(h, w)))
+    run, lo, hi = _sizes(binary.shape)
     across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
     down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
     grid = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
     contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
-    lo, hi = 0.012 * max(h, w), 0.06 * max(h, w)
     found: list[tuple[float, float, float]] = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         x, y, bw, bh = cv2.boundingRect(contour)
@@ -113,12 +128,9 @@ def boxes_by_sides(gray: Gray, *, widest: float = 1.33) -> npt.NDArray[Any]:
     table's lines run taller than its cells are wide. The pair nearest to square wins where
     candidates overlap.
     """
-    h, w = gray.shape
-    run = max(5, round(0.018 * max(h, w)))
-    lo, hi = 0.012 * max(h, w), 0.06 * max(h, w)
-    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 7)
+    run, lo, hi = _sizes(gray.shape)
     found: list[tuple[float, float, float]] = []
-    for strokes in (binary, cv2.dilate(binary, np.ones((3, 3), np.uint8))):
+    for strokes in _strokes(gray):
         down = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
         stats = cv2.connectedComponentsWithStats(down)[2][1:]
         sides = sorted(
@@ -142,8 +154,7 @@ def boxes_by_sides(gray: Gray, *, widest: float = 1.33) -> npt.NDArray[Any]:
                     squareness = abs(math.log(apart / tall))
                     candidates.append((squareness, (xa + xb) / 2, middle, (apart + tall) / 2))
         for _, cx, cy, side in sorted(candidates):
-            if not any(abs(cx - fx) < side / 2 and abs(cy - fy) < side / 2 for fx, fy, _ in found):
-                found.append((cx, cy, side))
+            _add_unless_overlapping(found, cx, cy, side)
     return np.array(found, np.float32).reshape(-1, 3)
 
 
