@@ -166,6 +166,11 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
         chosen = _three_pairs(rows + predicted)
         if not _agreeing(chosen) and predicted:
             chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
+        if not _agreeing(chosen):
+            # Last, where two sure pairs put the third: that is not a guess among spacings.
+            completed = _three_pairs(rows + _completed(resized, rows, template))
+            if chosen is None or _better(completed, chosen):
+                chosen = completed
     if chosen is None:
         return None, boxed
     out = []
@@ -258,6 +263,63 @@ def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
                         out.append(found)
                         break
     return out
+
+
+def _completed(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
+    """The third pair's row where two rows whose boxes and bubbles agree lie one or two pairs'
+    spacing apart down one column: beyond them at their own spacing, or halfway between them.
+    The two rows carry the column's lean and the printing's spacing, which ``_predicted``, going
+    square to one row at the blank form's range of spacings, misses by a few pixels: enough to cut
+    the boxes off their borders on a slanted photo (TPS_140 of c1_page2_crops)."""
+    sure = sorted((r for r in rows if r.reading.agreement), key=lambda r: (-r.clear, -r.edges))
+    places: list[_Row] = []
+    for row in sure:
+        if all(np.hypot(row.x - p.x, row.y - p.y) > p.pitch for p in places):
+            places.append(row)
+    out: list[_Row] = []
+    for a, b in combinations(sorted(places, key=lambda r: r.y), 2):
+        if abs(a.pitch / b.pitch - 1) > 0.15 or abs(a.x - b.x) > a.pitch:
+            continue
+        apart = np.hypot(b.x - a.x, b.y - a.y) / a.pitch
+        step = b.target - a.target
+        if PAIR_GAP[0] <= apart <= PAIR_GAP[1]:
+            targets, kind = [a.target - step, b.target + step], "beyond"
+        elif 2 * PAIR_GAP[0] <= apart <= 2 * PAIR_GAP[1]:
+            targets, kind = [a.target + step / 2], "between"
+        else:
+            continue
+        for target in targets:
+            found = _refined(photo, target, template) if _inside(target, photo.shape) else None
+            # Boxes and bubbles that agree where two sure pairs put a third make it a pair
+            # however faint its borders (blur or glare: TPS_126, _425); any other reading only
+            # with its borders printed there.
+            if found is not None and (
+                found.reading.agreement
+                or (found.edges >= MIN_EDGES and (kind == "between" or _plausible(found)))
+            ):
+                out.append(found)
+    return out
+
+
+def _refined(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _Row | None:
+    """The row read at ``target`` or up to a fifth of a pitch beside it: of those whose boxes and
+    bubbles agree (if any), the one whose box borders show best; ``None`` when no row there has a
+    clear bubble."""
+    pitch = float(np.hypot(*(target[1] - target[0]))) / 2
+    best: _Row | None = None
+    for dx, dy in product(np.linspace(-0.2, 0.2, 5) * pitch, repeat=2):
+        moved = (target + np.array([dx, dy], np.float32)).astype(np.float32)
+        row = _field_row(photo, moved, template, min_clear=1)
+        if row is not None and (
+            best is None or (row.reading.agreement, row.edges) > (best.reading.agreement, best.edges)
+        ):
+            best = row
+    return best
+
+
+def _better(new: list[_Row] | None, old: list[_Row]) -> bool:
+    """Whether ``new`` has at least as many pairs whose boxes and bubbles agree as ``old``."""
+    return new is not None and sum(r.reading.agreement for r in new) >= sum(r.reading.agreement for r in old)
 
 
 def _plausible(row: _Row) -> bool:

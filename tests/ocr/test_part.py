@@ -192,3 +192,16 @@ def test_a_dark_photo_of_the_vote_part_is_read_where_its_boxes_and_bubbles_agree
     outcome = read_page((shared("c1_page2_crops/images") / "TPS_061.jpg").read_bytes())
     assert isinstance(outcome, PageReading), outcome
     assert [(f.value, f.agreement) for f in outcome.fields] == [(136, True), (74, True), (8, True)]
+
+
+def test_a_pair_missed_by_its_boxes_is_read_where_the_two_found_place_it() -> None:
+    """Crops of c1_page2_crops where two pairs were found and the third was not (refused as no
+    form before): TPS_140's middle pair, on a slanted photo, lies halfway between the other two,
+    where a row square to one of them missed its boxes; TPS_126's third pair, its borders faint,
+    lies one pairs' spacing beyond the second. Each reads the label's numbers, boxes and bubbles
+    agreeing."""
+    folder = shared("c1_page2_crops/images")
+    for tps, votes in {"TPS_140": (61, 34, 52), "TPS_126": (66, 74, 23)}.items():
+        found = read_part(decode_gray((folder / f"{tps}.jpg").read_bytes()))
+        assert found is not None, tps
+        assert [(f.value, f.agreement) for f in found.fields] == [(v, True) for v in votes], tps
