@@ -64,6 +64,12 @@ photo). The crops of c1_page2_crops give at most 204 (square holes), 217 (sides)
 them, more than 300 (wide holes, where the other ways find their pairs)."""
 CANDIDATES = 3
 """Rows tried for one pair where several were found within a pitch of each other."""
+MIN_STRETCH = 1.2
+"""How many times wider against their height than the blank form's the found rows' boxes must
+be (``_stretch``) for the photo to be searched again squeezed back."""
+SQUEEZES = (1.2, 1.4, 1.6)
+"""Times a photo stretched sideways is squeezed back, in turn (TPS_421 of c1_page2_crops reads at
+each, TPS_003 at 1.4 alone)."""
 TURNED_AGREE = 2
 """Pairs whose boxes and bubbles agree a photo turned half round must show to be read so."""
 
@@ -85,10 +91,12 @@ class _Row:
         self.reading = reading
         self.clear = clear
         self.edges = edges
-        self.images = images or []
-        """The three boxes as cut (``part_boxes``: the digit model is trained on them)."""
         """How much darker the boxes' printed borders are than the paper beside them (grey levels,
         the weakest of the three)."""
+        self.images = images or []
+        """The three boxes as cut (``part_boxes``: the digit model is trained on them)."""
+        self.side: float | None = None
+        """The mean of the found boxes' width and height, for rows placed by found boxes."""
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -135,12 +143,41 @@ def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
 
 def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     """The three pairs' rows, their readings named and placed in the photo as given (``None``
-    when not found), and whether the photo shows any row of three boxes at all."""
+    when not found), and whether the photo shows any row of three boxes at all.
+
+    A photo stretched sideways (TPS_421 of c1_page2_crops: boxes half as wide again as tall,
+    bubbles drawn out into ellipses) does not map onto the blank form by turning and scaling
+    alone: where its rows' boxes say so, it is squeezed back and searched again."""
     template = templates()[Page.PASLON]
     factor = HEIGHT / gray.shape[0]
     resized = cv2.resize(
         gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     )
+    chosen, rows, boxed = _found(resized, template)
+    across = factor
+    if not _agreeing(chosen) and _stretch(rows, template) >= MIN_STRETCH:
+        # The measure is rough (a tally grid's cells pass for boxes): squeezes are tried in
+        # turn until every pair agrees, the one with the most agreeing pairs kept.
+        for stretch in SQUEEZES:
+            squeezed = cv2.resize(resized, None, fx=1 / stretch, fy=1.0, interpolation=cv2.INTER_AREA)
+            again = _found(squeezed, template)[0]
+            if again is not None and (chosen is None or _agree_count(again) > _agree_count(chosen)):
+                chosen, across = again, factor / stretch
+            if _agreeing(chosen):
+                break
+    if chosen is None:
+        return None, boxed
+    out = []
+    for name, row in zip(PAIRS, chosen, strict=True):
+        quad = tuple((x / across, y / factor) for x, y in row.reading.quad)
+        named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
+        out.append(named)
+    return out, True
+
+
+def _found(photo: Gray, template: PageTemplate) -> tuple[list[_Row] | None, list[_Row], bool]:
+    """The three pairs' rows chosen (``None``: not found), every candidate row, and whether the
+    photo shows any row of three boxes."""
     # Rows found by each way of finding boxes are kept for the next: a pair found only by its
     # sides can complete two found as holes. The search goes on while the pairs chosen do not
     # all agree: a row cut a few pixels off can read its bubbles right and its boxes wrong
@@ -152,33 +189,39 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     chosen: list[_Row] | None = None
     boxed = False
     for find in (boxes_in, _wide_boxes, _boxes_by_their_sides):
-        boxed = _search(resized, find(resized), template, rows) or boxed
+        boxed = _search(photo, find(photo), template, rows) or boxed
         chosen = _three_pairs(rows)
         if _agreeing(chosen):
-            break
-    if not _agreeing(chosen) and any(row.reading.agreement for row in rows):
+            return chosen, rows, boxed
+    if any(row.reading.agreement for row in rows):
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
         # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
         # Once, from the rows found, and only where one of them is surely a pair (its boxes and
         # bubbles agree): each prediction reads dozens of places (a 2019 scan took 10 s so).
-        predicted = _predicted(resized, rows, template)
+        predicted = _predicted(photo, rows, template)
         chosen = _three_pairs(rows + predicted)
         if not _agreeing(chosen) and predicted:
-            chosen = _three_pairs(rows + predicted + _predicted(resized, predicted, template))
+            chosen = _three_pairs(rows + predicted + _predicted(photo, predicted, template))
         if not _agreeing(chosen):
             # Last, where two sure pairs put the third: that is not a guess among spacings.
-            completed = _three_pairs(rows + _completed(resized, rows, template))
+            completed = _three_pairs(rows + _completed(photo, rows, template))
             if chosen is None or _better(completed, chosen):
                 chosen = completed
-    if chosen is None:
-        return None, boxed
-    out = []
-    for name, row in zip(PAIRS, chosen, strict=True):
-        quad = tuple((x / factor, y / factor) for x, y in row.reading.quad)
-        named = _Row(row.target, _renamed(row.reading, name, quad), row.clear, row.edges, row.images)  # type: ignore[arg-type]
-        out.append(named)
-    return out, True
+    return chosen, rows, boxed
+
+
+def _stretch(rows: list[_Row], template: PageTemplate) -> float:
+    """How many times wider than the blank form's the found rows' boxes are against their height
+    (the median over rows; 1.0 without rows). A row's box pitch over its boxes' mean side grows
+    with the stretch ``a`` as ``2a / (a + 1)`` times the blank form's."""
+    rects = template.fields[PAIRS[0]]
+    blank = (rects[1][0] - rects[0][0]) / ((rects[0][2] + rects[0][3]) / 2)
+    ratios = [row.pitch / row.side / blank for row in rows if row.side]
+    if not ratios:
+        return 1.0
+    r = min(float(np.median(ratios)), 1.9)
+    return r / (2 - r)
 
 
 def _wide_boxes(photo: Gray) -> npt.NDArray[Any]:
@@ -197,11 +240,11 @@ def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: 
     threes = rows_of_three(boxes)
     if len(threes) > MAX_THREES:
         return True  # a pattern of boxes (a grid, a table), not three pairs
-    rows += [
-        row
-        for i, j in threes
-        if (row := _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)) is not None
-    ]
+    for i, j in threes:
+        row = _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)
+        if row is not None:
+            row.side = float(boxes[i, 2] + boxes[j, 2]) / 2
+            rows.append(row)
     if not _agreeing(_three_pairs(rows)):
         # Handwriting that touches a box's border hides the box: rows of which two boxes show.
         rows += [
@@ -319,7 +362,11 @@ def _refined(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _
 
 def _better(new: list[_Row] | None, old: list[_Row]) -> bool:
     """Whether ``new`` has at least as many pairs whose boxes and bubbles agree as ``old``."""
-    return new is not None and sum(r.reading.agreement for r in new) >= sum(r.reading.agreement for r in old)
+    return new is not None and _agree_count(new) >= _agree_count(old)
+
+
+def _agree_count(rows: list[_Row]) -> int:
+    return sum(row.reading.agreement for row in rows)
 
 
 def _plausible(row: _Row) -> bool:

@@ -205,3 +205,19 @@ def test_a_pair_missed_by_its_boxes_is_read_where_the_two_found_place_it() -> No
         found = read_part(decode_gray((folder / f"{tps}.jpg").read_bytes()))
         assert found is not None, tps
         assert [(f.value, f.agreement) for f in found.fields] == [(v, True) for v in votes], tps
+
+
+def test_a_photo_stretched_sideways_is_squeezed_back_and_read() -> None:
+    """TPS_421 and TPS_003 of c1_page2_crops are stretched sideways (boxes half as wide again as
+    tall, bubbles drawn into ellipses): turning and scaling the blank form cannot fit them, and
+    they were refused as no form. Squeezed back, their three pairs read the labels' numbers with
+    boxes and bubbles agreeing, and the fields' places are given in the photo as it came."""
+    folder = shared("c1_page2_crops/images")
+    for tps, votes in {"TPS_421": (36, 81, 49), "TPS_003": (173, 27, 3)}.items():
+        gray = decode_gray((folder / f"{tps}.jpg").read_bytes())
+        found = read_part(gray)
+        assert found is not None, tps
+        assert [(f.value, f.agreement) for f in found.fields] == [(v, True) for v in votes], tps
+        # The boxes sit in the photo's right quarter (squeezed back they would sit further left).
+        for field in found.fields:
+            assert min(x for x, _ in field.quad) > 0.65 * gray.shape[1], (tps, field.quad)
