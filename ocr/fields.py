@@ -122,12 +122,20 @@ def read_bubbles(
     own neighbourhood: a dim photo blackens nothing less clearly.
     """
     placed = _bubble_rows(page, [[_scaled(r, scale) for r in column] for column in columns], shift, pitch)
-    paper, ink = _paper_and_ink(page, placed)
+    inners = [
+        [
+            page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
+            for x, y, w, h in column
+        ]
+        for column in placed
+    ]
+    paper, ink = _paper_and_ink(
+        page, placed, [float(i.mean()) for column in inners for i in column if i.size]
+    )
     out: list[int | None] = []
-    for column in placed:
+    for column, column_inners in zip(placed, inners, strict=True):
         fill = []
-        for x, y, w, h in column:
-            inner = page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
+        for (x, y, w, h), inner in zip(column, column_inners, strict=True):
             # Against the paper beside the bubble, where that is darker than the paper's own
             # grey: a shadow or fold across a row darkens every bubble in it and the paper
             # between (3404072001001's row 9 read 9, 9, 9 with nothing blackened).
@@ -149,8 +157,12 @@ def _beside(page: cells.Gray, x: int, y: int, w: int, h: int) -> float:
     return max(means) if means else 255.0
 
 
-def _paper_and_ink(page: cells.Gray, columns: list[list[Rect]]) -> tuple[float, float]:
-    """The grey of the paper and of the darkest ink around the bubble columns."""
+def _paper_and_ink(page: cells.Gray, columns: list[list[Rect]], inners: list[float]) -> tuple[float, float]:
+    """The grey of the paper and of the darkest ink around the bubble columns. A blurred, dim
+    photo's printing is hardly darker than its paper, and one blackened bubble is too small a
+    share of the columns to set the ink: then the darkest bubble's middle does, where it stands
+    out from the paper as ink does (TPS_174 and _265 of c1_page2_crops, each with one bubble
+    blackened 60 grey levels under paper its rings are 25 under)."""
     xs = [x for column in columns for x, _, w, _ in column] + [
         x + w for column in columns for x, _, w, _ in column
     ]
@@ -161,6 +173,8 @@ def _paper_and_ink(page: cells.Gray, columns: list[list[Rect]]) -> tuple[float, 
     if area.size == 0:
         return 255.0, 0.0
     paper, ink = (float(v) for v in np.percentile(area, [90, 1]))
+    if paper - ink < MIN_CONTRAST and inners:
+        ink = min(ink, min(inners))
     return (paper, ink) if paper - ink >= MIN_CONTRAST else (255.0, 0.0)
 
 
@@ -310,9 +324,18 @@ def _fit_to_darkness(
 
 
 def fuse_bubbles(probs: Probabilities, bubbles: list[int | None]) -> Probabilities:
-    """Digits and bubbles are independent evidence of the same number (DOMAIN rule 8)."""
+    """Digits and bubbles are independent evidence of the same number (DOMAIN rule 8).
+
+    KPPS blacken the digits they write: a leading column left untouched before blackened ones
+    weighs as its 0 bubble would, "no digit" (TPS_275 of c1_page2_crops read 193 for 93 from a
+    stroke in its first box; no crop there has a leading digit written whose column is
+    untouched). A digit the box shows surely still wins (TPS_363's struck-out 8, read 9), and
+    either way the boxes and bubbles do not agree: a person decides."""
     fused = probs.copy()
+    first = next((i for i, bubble in enumerate(bubbles) if bubble is not None), 0)
     for i, bubble in enumerate(bubbles):
+        if i < first:
+            bubble = 0
         if bubble is None:
             continue
         weight = np.full(10, (1 - BUBBLE_AGREES) / 9)

@@ -11,6 +11,8 @@ have, are the three pairs in ballot order; anything less is not read (``None``).
 
 from __future__ import annotations
 
+import time
+from fractions import Fraction
 from itertools import combinations, pairwise, product
 from typing import Any
 
@@ -24,8 +26,12 @@ from ocr.cells import Gray
 from ocr.form import PAIRS, Page
 from ocr.reading import Evidence, FieldReading, Quad
 from ocr.register import boxes_by_sides, boxes_in, rows_of_three
-from ocr.templates import PageTemplate, templates
+from ocr.templates import PageTemplate, Rect, templates
 
+BUDGET_S = 3.0
+"""CPU seconds (of the reading thread) past which the photo is no more searched turned round or
+squeezed: each such search costs as much as the first (most crops 0.1 to 0.3 s, a few up to 14 s
+however bounded by ``MAX_THREES``), and unbounded the slowest crops of c1_page2_crops took 22 s."""
 HEIGHT = 1000
 """Pixels the photo is brought to before the boxes are looked for (crops come at 286 to 1600)."""
 SCALE = 0.75
@@ -64,12 +70,13 @@ photo). The crops of c1_page2_crops give at most 204 (square holes), 217 (sides)
 them, more than 300 (wide holes, where the other ways find their pairs)."""
 CANDIDATES = 3
 """Rows tried for one pair where several were found within a pitch of each other."""
-MIN_STRETCH = 1.2
-"""How many times wider against their height than the blank form's the found rows' boxes must
-be (``_stretch``) for the photo to be searched again squeezed back."""
+OFF_MIDDLE = 0.1
+"""Box pitches a row's middle box may lie off its ends' midpoint before the ends are doubted."""
+MARGIN = 60
+"""Template pixels of the page kept around the first pair's boxes and bubbles when straightened."""
 SQUEEZES = (1.2, 1.4, 1.6)
-"""Times a photo stretched sideways is squeezed back, in turn (TPS_421 of c1_page2_crops reads at
-each, TPS_003 at 1.4 alone)."""
+"""Times a photo stretched sideways is squeezed back, in turn (of c1_page2_crops, TPS_421 reads
+at each, TPS_003 at 1.4 alone, TPS_035 at 1.2 and 1.4)."""
 TURNED_AGREE = 2
 """Pairs whose boxes and bubbles agree a photo turned half round must show to be read so."""
 
@@ -95,8 +102,24 @@ class _Row:
         the weakest of the three)."""
         self.images = images or []
         """The three boxes as cut (``part_boxes``: the digit model is trained on them)."""
-        self.side: float | None = None
-        """The mean of the found boxes' width and height, for rows placed by found boxes."""
+
+
+class _Photo:
+    """The photo (at ``HEIGHT``) being searched, each place read once: the ways of finding boxes
+    find many rows again (a third of the places read on TPS_108 of c1_page2_crops)."""
+
+    def __init__(self, gray: Gray) -> None:
+        self.gray = gray
+        self.shape = gray.shape
+        self.template = templates()[Page.PASLON]
+        self._rows: dict[tuple[int, ...], _Row | None] = {}
+
+    def row(self, target: npt.NDArray[Any], min_clear: int = CLEAR_COLUMNS) -> _Row | None:
+        """``_field_row`` at ``target`` (the first and third boxes' centres, to the pixel)."""
+        key = (min_clear, *np.rint(target).astype(int).ravel().tolist())
+        if key not in self._rows:
+            self._rows[key] = _field_row(self.gray, target, self.template, min_clear=min_clear)
+        return self._rows[key]
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -105,66 +128,66 @@ class Part(msgspec.Struct, frozen=True):
     """Degrees the photo was turned to read it (0 or 180); the quads are in the photo as given."""
 
 
-def read_part(gray: Gray) -> Part | None:
+def read_part(gray: Gray, budget_s: float = BUDGET_S) -> Part | None:
     """The three pairs' fields, or ``None`` when three such rows are not found."""
-    found = _upright(gray)
+    found = _upright(gray, time.thread_time() + budget_s)
     return None if found is None else Part([row.reading for row in found[0]], found[1])
 
 
 def part_boxes(gray: Gray) -> dict[str, tuple[FieldReading, list[Gray]]] | None:
     """Each pair's reading and its three boxes as cut (``training``), or ``None``."""
-    found = _upright(gray)
+    found = _upright(gray, time.thread_time() + BUDGET_S)
     return None if found is None else {row.reading.name: (row.reading, row.images) for row in found[0]}
 
 
-def _upright(gray: Gray) -> tuple[list[_Row], int] | None:
+def _upright(gray: Gray, deadline: float) -> tuple[list[_Row], int] | None:
     """The pairs' rows of the photo as given or turned half round, whichever reads more pairs
     whose boxes and bubbles agree (then more clear bubble columns). Upside down, the boxes are
     found just as well, but the bubbles are above them: read below, the next pair's boxes and
-    bubbles can pass for a number (TPS_222 of c1_page2_crops read 0 for 10, both agreeing)."""
+    bubbles can pass for a number (TPS_222 of c1_page2_crops read 0 for 10, both agreeing).
+
+    A photo stretched sideways (TPS_421: boxes half as wide again as tall, bubbles drawn out into
+    ellipses) does not map onto the blank form by turning and scaling alone: where rows of boxes
+    were found but not three pairs that agree either way up, it is squeezed back and searched
+    again, while ``deadline`` (thread CPU time) allows."""
     given, boxed = _pairs(gray)
     # Turned only when the rows found as given do not all agree, or when the photo shows rows of
     # three boxes but no three pairs were found: a photo without any row of boxes (most photos
     # refused) is no part turned round, and reading it again would double its cost.
-    if (given is None and not boxed) or (given is not None and all(r.reading.agreement for r in given)):
+    if (given is None and not boxed) or _agreeing(given):
         return None if given is None else (given, 0)
     turned = _pairs(cv2.rotate(gray, cv2.ROTATE_180))[0]
-    agreeing = [sum(row.reading.agreement for row in rows or ()) for rows in (given, turned)]
+    agreeing = [_agree_count(rows or []) for rows in (given, turned)]
     # Turned round only on clear evidence: an upright photo whose rows were not all found can,
     # turned, show a stray row of crossed boxes over blackened zeros (TPS_316).
-    if turned is None or agreeing[1] < TURNED_AGREE or agreeing[1] <= agreeing[0]:
-        return None if given is None else (given, 0)
-    height, width = gray.shape[:2]
-    for row in turned:
-        quad = tuple((width - 1 - x, height - 1 - y) for x, y in row.reading.quad)
-        row.reading = _renamed(row.reading, row.reading.name, quad)  # type: ignore[arg-type]
-    return turned, 180
+    if turned is not None and agreeing[1] >= TURNED_AGREE and agreeing[1] > agreeing[0]:
+        height, width = gray.shape[:2]
+        for row in turned:
+            quad = tuple((width - 1 - x, height - 1 - y) for x, y in row.reading.quad)
+            row.reading = _renamed(row.reading, row.reading.name, quad)  # type: ignore[arg-type]
+        return turned, 180
+    # How wide the boxes are is no sure measure of the stretch (a tally grid's cells pass for
+    # boxes, printings differ): squeezes are tried in turn until every pair agrees, the one with
+    # the most agreeing pairs kept.
+    for stretch in SQUEEZES if boxed else ():
+        if _agreeing(given) or time.thread_time() > deadline:
+            break
+        again = _pairs(gray, stretch)[0]
+        if again is not None and (given is None or _agree_count(again) > _agree_count(given)):
+            given = again
+    return None if given is None else (given, 0)
 
 
-def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
-    """The three pairs' rows, their readings named and placed in the photo as given (``None``
-    when not found), and whether the photo shows any row of three boxes at all.
-
-    A photo stretched sideways (TPS_421 of c1_page2_crops: boxes half as wide again as tall,
-    bubbles drawn out into ellipses) does not map onto the blank form by turning and scaling
-    alone: where its rows' boxes say so, it is squeezed back and searched again."""
-    template = templates()[Page.PASLON]
+def _pairs(gray: Gray, stretch: float = 1.0) -> tuple[list[_Row] | None, bool]:
+    """The three pairs' rows of the photo squeezed sideways ``stretch`` times, their readings
+    named and placed in the photo as given (``None`` when not found), and whether the photo
+    shows any row of three boxes at all."""
     factor = HEIGHT / gray.shape[0]
+    across = factor / stretch
     resized = cv2.resize(
-        gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+        gray, None, fx=across, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     )
-    chosen, rows, boxed = _found(resized, template)
-    across = factor
-    if not _agreeing(chosen) and _stretch(rows, template) >= MIN_STRETCH:
-        # The measure is rough (a tally grid's cells pass for boxes): squeezes are tried in
-        # turn until every pair agrees, the one with the most agreeing pairs kept.
-        for stretch in SQUEEZES:
-            squeezed = cv2.resize(resized, None, fx=1 / stretch, fy=1.0, interpolation=cv2.INTER_AREA)
-            again = _found(squeezed, template)[0]
-            if again is not None and (chosen is None or _agree_count(again) > _agree_count(chosen)):
-                chosen, across = again, factor / stretch
-            if _agreeing(chosen):
-                break
+    chosen, boxed = _found(_Photo(resized))
     if chosen is None:
         return None, boxed
     out = []
@@ -175,9 +198,9 @@ def _pairs(gray: Gray) -> tuple[list[_Row] | None, bool]:
     return out, True
 
 
-def _found(photo: Gray, template: PageTemplate) -> tuple[list[_Row] | None, list[_Row], bool]:
-    """The three pairs' rows chosen (``None``: not found), every candidate row, and whether the
-    photo shows any row of three boxes."""
+def _found(photo: _Photo) -> tuple[list[_Row] | None, bool]:
+    """The three pairs' rows chosen (``None``: not found), and whether the photo shows any row of
+    three boxes."""
     # Rows found by each way of finding boxes are kept for the next: a pair found only by its
     # sides can complete two found as holes. The search goes on while the pairs chosen do not
     # all agree: a row cut a few pixels off can read its bubbles right and its boxes wrong
@@ -189,39 +212,26 @@ def _found(photo: Gray, template: PageTemplate) -> tuple[list[_Row] | None, list
     chosen: list[_Row] | None = None
     boxed = False
     for find in (boxes_in, _wide_boxes, _boxes_by_their_sides):
-        boxed = _search(photo, find(photo), template, rows) or boxed
+        boxed = _search(photo, find(photo.gray), rows) or boxed
         chosen = _three_pairs(rows)
         if _agreeing(chosen):
-            return chosen, rows, boxed
+            return chosen, boxed
     if any(row.reading.agreement for row in rows):
         # Boxes faded or bent out of shape: the pairs not found are looked for where the rows
         # found place them, and kept only where their bubbles are clear; then once more from
         # the rows found so (the next pair is nearer, its spacing surer, than two pairs away).
         # Once, from the rows found, and only where one of them is surely a pair (its boxes and
         # bubbles agree): each prediction reads dozens of places (a 2019 scan took 10 s so).
-        predicted = _predicted(photo, rows, template)
+        predicted = _predicted(photo, rows)
         chosen = _three_pairs(rows + predicted)
         if not _agreeing(chosen) and predicted:
-            chosen = _three_pairs(rows + predicted + _predicted(photo, predicted, template))
+            chosen = _three_pairs(rows + predicted + _predicted(photo, predicted))
         if not _agreeing(chosen):
             # Last, where two sure pairs put the third: that is not a guess among spacings.
-            completed = _three_pairs(rows + _completed(photo, rows, template))
+            completed = _three_pairs(rows + _completed(photo, rows))
             if chosen is None or _better(completed, chosen):
                 chosen = completed
-    return chosen, rows, boxed
-
-
-def _stretch(rows: list[_Row], template: PageTemplate) -> float:
-    """How many times wider than the blank form's the found rows' boxes are against their height
-    (the median over rows; 1.0 without rows). A row's box pitch over its boxes' mean side grows
-    with the stretch ``a`` as ``2a / (a + 1)`` times the blank form's."""
-    rects = template.fields[PAIRS[0]]
-    blank = (rects[1][0] - rects[0][0]) / ((rects[0][2] + rects[0][3]) / 2)
-    ratios = [row.pitch / row.side / blank for row in rows if row.side]
-    if not ratios:
-        return 1.0
-    r = min(float(np.median(ratios)), 1.9)
-    return r / (2 - r)
+    return chosen, boxed
 
 
 def _wide_boxes(photo: Gray) -> npt.NDArray[Any]:
@@ -232,7 +242,7 @@ def _boxes_by_their_sides(photo: Gray) -> npt.NDArray[Any]:
     return boxes_by_sides(photo, widest=WIDEST_BOX)
 
 
-def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: list[_Row]) -> bool:
+def _search(photo: _Photo, boxes: npt.NDArray[Any], rows: list[_Row]) -> bool:
     """Add to ``rows`` the pairs' candidate rows that ``boxes`` place; whether any three of the
     boxes make a row."""
     if len(boxes) < 3 or len(boxes) > 400:
@@ -240,19 +250,39 @@ def _search(photo: Gray, boxes: npt.NDArray[Any], template: PageTemplate, rows: 
     threes = rows_of_three(boxes)
     if len(threes) > MAX_THREES:
         return True  # a pattern of boxes (a grid, a table), not three pairs
-    for i, j in threes:
-        row = _field_row(photo, boxes[[i, j], :2].astype(np.float32), template)
-        if row is not None:
-            row.side = float(boxes[i, 2] + boxes[j, 2]) / 2
-            rows.append(row)
+    # A row is read left to right, once: its ends may pass the pitch test one way only, against
+    # the side of the box it starts from (TPS_149's pairs 1 and 2 only right to left).
+    ends = {(i, j) if boxes[i, 0] < boxes[j, 0] else (j, i) for i, j in threes}
+    rows += [
+        row
+        for i, j in sorted(ends)
+        for target in _targets(boxes, i, j)
+        if (row := photo.row(target)) is not None
+    ]
     if not _agreeing(_three_pairs(rows)):
         # Handwriting that touches a box's border hides the box: rows of which two boxes show.
         rows += [
             row
             for target in _rows_of_two(boxes)
-            if (row := _field_row(photo, target, template)) is not None and _plausible(row)
+            if (row := photo.row(target)) is not None and _plausible(row)
         ]
     return bool(threes)
+
+
+def _targets(boxes: npt.NDArray[Any], first: int, third: int) -> list[npt.NDArray[Any]]:
+    """The first and third box centres of the row from box ``first`` to box ``third``; where its
+    middle box is found off the midpoint (a box found by its sides can take a digit's stroke
+    for one: TPS_149's third box 12 px short), also each end with the middle box's mirror."""
+    centres = boxes[:, :2].astype(np.float32)
+    a, b = centres[first], centres[third]
+    out = [np.array([a, b])]
+    half = (a + b) / 2
+    distance = np.hypot(*(centres - half).T)
+    distance[[first, third]] = np.inf
+    middle = centres[int(distance.argmin())]
+    if distance.min() > OFF_MIDDLE * float(np.hypot(*(b - a))) / 2:
+        out += [np.array([a, 2 * middle - a]), np.array([2 * middle - b, b])]
+    return out
 
 
 def _agreeing(chosen: list[_Row] | None) -> bool:
@@ -281,7 +311,7 @@ def _rows_of_two(boxes: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
     return out[:MAX_TWO_ROWS]
 
 
-def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
+def _predicted(photo: _Photo, rows: list[_Row]) -> list[_Row]:
     """Rows one and two pairs' spacing above and below each row found (of the two with the
     clearest bubbles): the first plausibly a pair's of the spacings tried, clearest bubbles first."""
     out: list[_Row] = []
@@ -294,21 +324,21 @@ def _predicted(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
                 for gap in np.arange(PAIR_GAP[0], PAIR_GAP[1] + 0.01, GAP_STEP):
                     target = row.target + sign * times * gap * row.pitch * down
                     if _inside(target, photo.shape):
-                        clear = _clear_bubbles(photo, target, template)
+                        clear = _clear_bubbles(photo.gray, target, photo.template)
                         if clear >= 1:  # a number of one digit may have its units' bubble alone
                             candidates.append((clear, float(gap)))
                 # The clearest bubbles first; where they tie, or their row is no pair's (it lies
                 # half on the next pair's bubbles), the next spacing.
                 for _, gap in sorted(candidates, key=lambda c: (-c[0], c[1]))[:TRIES]:
                     target = row.target + sign * times * gap * row.pitch * down
-                    found = _field_row(photo, target.astype(np.float32), template, min_clear=1)
+                    found = photo.row(target.astype(np.float32), min_clear=1)
                     if found is not None and _plausible(found):
                         out.append(found)
                         break
     return out
 
 
-def _completed(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_Row]:
+def _completed(photo: _Photo, rows: list[_Row]) -> list[_Row]:
     """The third pair's row where two rows whose boxes and bubbles agree lie one or two pairs'
     spacing apart down one column: beyond them at their own spacing, or halfway between them.
     The two rows carry the column's lean and the printing's spacing, which ``_predicted``, going
@@ -332,7 +362,7 @@ def _completed(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
         else:
             continue
         for target in targets:
-            found = _refined(photo, target, template) if _inside(target, photo.shape) else None
+            found = _refined(photo, target) if _inside(target, photo.shape) else None
             # Boxes and bubbles that agree where two sure pairs put a third make it a pair
             # however faint its borders (blur or glare: TPS_126, _425); any other reading only
             # with its borders printed there.
@@ -344,7 +374,7 @@ def _completed(photo: Gray, rows: list[_Row], template: PageTemplate) -> list[_R
     return out
 
 
-def _refined(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _Row | None:
+def _refined(photo: _Photo, target: npt.NDArray[Any]) -> _Row | None:
     """The row read at ``target`` or up to a fifth of a pitch beside it: of those whose boxes and
     bubbles agree (if any), the one whose box borders show best; ``None`` when no row there has a
     clear bubble."""
@@ -352,7 +382,7 @@ def _refined(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> _
     best: _Row | None = None
     for dx, dy in product(np.linspace(-0.2, 0.2, 5) * pitch, repeat=2):
         moved = (target + np.array([dx, dy], np.float32)).astype(np.float32)
-        row = _field_row(photo, moved, template, min_clear=1)
+        row = photo.row(moved, min_clear=1)
         if row is not None and (
             best is None or (row.reading.agreement, row.edges) > (best.reading.agreement, best.edges)
         ):
@@ -391,17 +421,17 @@ def _straight(
     photo: Gray, target: npt.NDArray[Any], template: PageTemplate
 ) -> tuple[Gray, npt.NDArray[Any]] | None:
     """The first pair's neighbourhood (boxes and bubbles) straightened at SCALE, as the reader
-    does, for the row whose first and third boxes are at ``target``; and the map to the photo."""
-    name = PAIRS[0]
-    rects = template.fields[name]
+    does, for the row whose first and third boxes are at ``target``; and the map from the
+    neighbourhood's template pixels (``_near``) to the photo."""
+    rects, bubbles = _near(template)
     source = np.array([[r[0] + r[2] / 2, r[1] + r[3] / 2] for r in (rects[0], rects[2])], np.float32)
     if target[1, 0] <= target[0, 0]:
         return None
     to_photo, _ = cv2.estimateAffinePartial2D(source, target)
     if to_photo is None or abs(np.arctan2(to_photo[1, 0], to_photo[0, 0])) > MAX_TURN:
         return None
-    x1 = rects[2][0] + rects[2][2] + 60
-    y1 = max(b[1] + b[3] for column in template.bubbles[name] for b in column) + 60
+    x1 = rects[2][0] + rects[2][2] + MARGIN
+    y1 = max(b[1] + b[3] for column in bubbles for b in column) + MARGIN
     # Straight pixel (u, v) is template (u, v) / SCALE, which ``to_photo`` puts in the photo.
     from_straight = np.vstack([to_photo, [0, 0, 1]]) @ np.diag([1 / SCALE, 1 / SCALE, 1.0])
     size = (round(x1 * SCALE) + 1, round(y1 * SCALE) + 1)
@@ -414,6 +444,22 @@ def _straight(
         borderValue=255,
     )
     return straight, to_photo
+
+
+def _near(template: PageTemplate) -> tuple[tuple[Rect, ...], tuple[tuple[Rect, ...], ...]]:
+    """The first pair's boxes and bubbles in template pixels from a corner ``MARGIN`` above and
+    left of its first box: only that much of the page is straightened (the whole page's width
+    left of the boxes made each place read cost twice as much). The corner lies on whole
+    straightened pixels, so the pixels are those the whole page would have."""
+    rects = template.fields[PAIRS[0]]
+    step = Fraction(SCALE).limit_denominator(100).denominator  # 4 template pixels make 3 straight
+    ox = max(0, (rects[0][0] - MARGIN) // step * step)
+    oy = max(0, (rects[0][1] - MARGIN) // step * step)
+    moved = tuple((x - ox, y - oy, w, h) for x, y, w, h in rects)
+    bubbles = tuple(
+        tuple((x - ox, y - oy, w, h) for x, y, w, h in column) for column in template.bubbles[PAIRS[0]]
+    )
+    return moved, bubbles
 
 
 def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> int:
@@ -429,10 +475,10 @@ def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate
 def _cut(straight: Gray, template: PageTemplate) -> tuple[fields.BoxCut, list[int | None]]:
     """The first pair's boxes cut from its straightened neighbourhood, and the bubbles under
     them (found from where the boxes are, not where the blank form has them)."""
-    rects = template.fields[PAIRS[0]]
+    rects, columns = _near(template)
     cut = fields.cut_field(straight, rects, SCALE)
     shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
-    return cut, fields.read_bubbles(straight, template.bubbles[PAIRS[0]], SCALE, shift, BUBBLE_PITCH)
+    return cut, fields.read_bubbles(straight, columns, SCALE, shift, BUBBLE_PITCH)
 
 
 def _field_row(
@@ -445,9 +491,11 @@ def _field_row(
         return None
     straight, to_photo = placed
     cut, bubbles = _cut(straight, template)
-    probs, empty = fields.read_boxes(cut.images)
     clear = sum(b is not None for b in bubbles)
-    if clear < min_clear or all(empty):
+    if clear < min_clear:
+        return None  # most places tried (found boxes of the tally grid), before their boxes are read
+    probs, empty = fields.read_boxes(cut.images)
+    if all(empty):
         return None  # a pair's row has at least its units written (0 for no votes)
     quad = _quad(cut.rects, to_photo)
     reading = fields.field_reading(PAIRS[0], probs, empty, quad, bubbles)

@@ -90,6 +90,21 @@ def test_a_leading_crossed_out_box_without_a_bubble_agrees_and_nothing_else_does
         assert not decode([page_two(unconfirmed)]).fields["suara_paslon_1"].accepted
 
 
+def test_an_untouched_leading_column_weighs_as_no_digit_but_accepts_nothing() -> None:
+    """A stroke in the first box read as an unsure 1 over an untouched column, 9 and 3 blackened
+    (TPS_275 of c1_page2_crops): the number is read 93, not 193, and left to a person. A digit
+    the box shows surely stays (a struck-out 8 read as 9)."""
+    unsure = pair("suara_paslon_1", boxes({1: 0.6, 0: 0.4}, {9: 0.99}, {3: 0.99}), [None, 9, 3])
+    assert unsure.value == 93 and unsure.evidence is Evidence.SETTLED
+    assert unsure.boxes_alone == [1, 9, 3]
+    assert not decode([page_two(unsure)]).fields["suara_paslon_1"].accepted
+    sure_digit = pair("suara_paslon_1", boxes({9: 0.999}, {9: 0.99}, {2: 0.99}), [None, 9, 2])
+    assert sure_digit.value == 992 and sure_digit.evidence is Evidence.SETTLED
+    # A column blackened first leaves the ones after it as they are.
+    inner = pair("suara_paslon_1", boxes({1: 0.99}, {7: 0.6, 0: 0.4}, {4: 0.99}), [1, None, 4])
+    assert inner.value == 174
+
+
 def test_a_whole_tps_is_published_only_when_every_page_is_read_and_accepted() -> None:
     two = page_two(pair("suara_paslon_1", boxes({1: 0.99}, {5: 0.99}, {2: 0.99}), [1, 5, 2]))
     decoded = decode([two])

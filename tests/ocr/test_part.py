@@ -8,7 +8,7 @@ import numpy as np
 from ocr.decode import EVIDENCE, decode
 from ocr.form import PAIRS, Page
 from ocr.imagefile import decode_gray
-from ocr.part import part_boxes, read_part
+from ocr.part import _targets, part_boxes, read_part
 from ocr.reader import read_page
 from ocr.reading import PageReading, Rejected
 from ocr.register import boxes_by_sides, boxes_in
@@ -208,12 +208,12 @@ def test_a_pair_missed_by_its_boxes_is_read_where_the_two_found_place_it() -> No
 
 
 def test_a_photo_stretched_sideways_is_squeezed_back_and_read() -> None:
-    """TPS_421 and TPS_003 of c1_page2_crops are stretched sideways (boxes half as wide again as
+    """TPS_421, _003 and _035 of c1_page2_crops are stretched sideways (boxes half as wide again as
     tall, bubbles drawn into ellipses): turning and scaling the blank form cannot fit them, and
     they were refused as no form. Squeezed back, their three pairs read the labels' numbers with
     boxes and bubbles agreeing, and the fields' places are given in the photo as it came."""
     folder = shared("c1_page2_crops/images")
-    for tps, votes in {"TPS_421": (36, 81, 49), "TPS_003": (173, 27, 3)}.items():
+    for tps, votes in {"TPS_421": (36, 81, 49), "TPS_003": (173, 27, 3), "TPS_035": (76, 67, 16)}.items():
         gray = decode_gray((folder / f"{tps}.jpg").read_bytes())
         found = read_part(gray)
         assert found is not None, tps
@@ -221,3 +221,33 @@ def test_a_photo_stretched_sideways_is_squeezed_back_and_read() -> None:
         # The boxes sit in the photo's right quarter (squeezed back they would sit further left).
         for field in found.fields:
             assert min(x for x, _ in field.quad) > 0.65 * gray.shape[1], (tps, field.quad)
+
+
+def test_a_dim_blurred_photo_reads_its_one_blackened_bubble() -> None:
+    """TPS_174 of c1_page2_crops: dim and blurred, its printed rings hardly darker than the paper,
+    and its third pair (X X 6) has one bubble blackened, too small a share of the columns to set
+    the ink's grey. The darkest bubble sets it: the third pair reads 6, boxes and bubbles
+    agreeing, where before no bubble stood out and the photo was refused as no form."""
+    found = read_part(decode_gray((shared("c1_page2_crops/images") / "TPS_174.jpg").read_bytes()))
+    assert found is not None
+    assert [(f.value, f.agreement) for f in found.fields] == [(91, True), (63, True), (6, True)]
+
+
+def test_a_row_whose_end_box_is_found_short_is_read_from_its_middle_box() -> None:
+    """A box found by its sides can take a digit's stroke for one (TPS_149's third box 12 px
+    short): its row is also read from each end and the middle box's mirror of it."""
+    boxes = np.array([[656, 86, 45], [711, 84, 44], [754, 83, 40]], np.float32)
+    targets = [t.tolist() for t in _targets(boxes, 0, 2)]
+    assert targets == [[[656, 86], [754, 83]], [[656, 86], [766, 82]], [[668, 85], [754, 83]]]
+    even = np.array([[600, 80, 45], [655, 80, 45], [710, 80, 45]], np.float32)
+    assert len(_targets(even, 0, 2)) == 1
+
+
+def test_the_search_for_a_part_is_bounded_by_its_cpu_budget() -> None:
+    """A photo whose pairs agree as found is read within any budget; a photo that must be
+    squeezed back (TPS_421) is not searched further once its budget is spent."""
+    folder = shared("c1_page2_crops/images")
+    plain = read_part(decode_gray((folder / "TPS_001.jpg").read_bytes()), budget_s=0.0)
+    assert plain is not None and all(f.agreement for f in plain.fields)
+    # Read squeezed back within the default budget (test_a_photo_stretched_sideways_...).
+    assert read_part(decode_gray((folder / "TPS_421.jpg").read_bytes()), budget_s=0.0) is None
