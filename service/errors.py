@@ -37,6 +37,12 @@ class Conflict(RekapError):
     """The action does not fit the thing's current state (signing off a TPS already published)."""
 
 
+class IllegalTransition(Conflict):
+    """A move its state machine's table does not allow (``allowed``/``require`` of
+    ``service.results.states`` and ``service.photos.states``): the thing is not in a state the
+    action applies to, because it changed meanwhile or the action came twice."""
+
+
 class DependencyUnavailable(RekapError):
     """PostgreSQL or Redis cannot be reached; the client should retry later."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from service.errors import IllegalTransition
+
 
 class PhotoState(StrEnum):
     RECEIVED = "received"
@@ -31,13 +33,16 @@ TRANSITIONS: dict[PhotoState, frozenset[PhotoState]] = {
 """READING → READING: a job handed to a second worker after the first went silent."""
 
 
-class IllegalTransition(Exception):
-    """A bug: code tried a move the table does not allow."""
+def allowed(old: PhotoState, new: PhotoState) -> bool:
+    return new in TRANSITIONS[old]
 
 
-def check(old: PhotoState, new: PhotoState) -> None:
-    if new not in TRANSITIONS[old]:
-        raise IllegalTransition(f"a photo cannot go from {old} to {new}")
+def require(old: PhotoState, new: PhotoState) -> None:
+    if not allowed(old, new):
+        raise IllegalTransition(
+            f"Foto tidak dapat berpindah dari keadaan {old} ke {new}",
+            detail=f"a photo cannot go from {old} to {new}",
+        )
 
 
 def sources(new: PhotoState) -> list[str]:

@@ -8,7 +8,7 @@ import msgspec
 from ocr import Retake
 from ocr.imagefile import ImageInfo
 from service.photos.model import Photo
-from service.photos.states import PhotoState, check, sources
+from service.photos.states import PhotoState, require, sources
 
 BALLOT = "ppwp"
 
@@ -150,7 +150,7 @@ async def save_reading(
     """Store the raw reading once (a second run of the same job stores nothing) and move the
     photo on; True when this call stored it."""
     new = {"page": PhotoState.READ, "rejected": PhotoState.RETAKE}.get(outcome, PhotoState.FAILED)
-    check(PhotoState.READING, new)
+    require(PhotoState.READING, new)
     async with conn.transaction():
         stored = await conn.fetchval(
             """

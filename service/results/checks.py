@@ -35,8 +35,13 @@ def check_tps(numbers: Mapping[str, int], registered_dpt: int | None) -> list[Fi
     ]
 
 
-def blocking(findings: list[Finding]) -> bool:
-    return any(f.severity is Severity.BLOCKING for f in findings)
+def blocking_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that hold a TPS from publication until an officer signs it off."""
+    return [f for f in findings if f.severity is Severity.BLOCKING]
+
+
+def blocking(findings: Iterable[Finding]) -> bool:
+    return bool(blocking_findings(findings))
 
 
 def _finding(rule: Rule, left: int, right: int, fields: tuple[str, ...]) -> Finding:

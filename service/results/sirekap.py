@@ -17,7 +17,7 @@ from ocr.form import RULE
 from service.errors import InvalidInput
 from service.regions.files import read_csv
 from service.results.anomalies import tps_anomalies, village_outliers
-from service.results.checks import check_tps
+from service.results.checks import blocking, check_tps
 
 COLUMNS = {"paslon_01": "suara_paslon_1", "paslon_02": "suara_paslon_2", "paslon_03": "suara_paslon_3"}
 for _sex in ("l", "p", "j"):
@@ -69,12 +69,12 @@ def check_files(paths: list[Path]) -> SirekapReport:
                 with_numbers[tps] = numbers
     per_rule: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
-    blocking = 0
+    blocked = 0
     anomalies: Counter[str] = Counter()
     anomaly_examples: dict[str, list[str]] = {}
     for tps, numbers in with_numbers.items():
         findings = check_tps(numbers, numbers.get("pemilih_dpt_j"))
-        blocking += any(f.severity == "blocking" for f in findings)
+        blocked += blocking(findings)
         for f in findings:
             per_rule[f.rule] += 1
             examples.setdefault(f.rule, [])
@@ -89,7 +89,7 @@ def check_files(paths: list[Path]) -> SirekapReport:
     return SirekapReport(
         rows=rows,
         tps_with_numbers=len(with_numbers),
-        tps_breaking_a_blocking_rule=blocking,
+        tps_breaking_a_blocking_rule=blocked,
         rules=[
             RuleCount(
                 rule=name,

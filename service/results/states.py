@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from service.errors import IllegalTransition
+
 
 class TpsState(StrEnum):
     RECEIVED = "received"
@@ -35,12 +37,15 @@ TRANSITIONS: dict[TpsState, frozenset[TpsState]] = {
 }
 
 
-class IllegalTransition(Exception):
-    """A bug: code tried a move the table does not allow."""
+def allowed(old: TpsState | None, new: TpsState) -> bool:
+    """Whether the table lets a TPS in ``old`` (``None``: no numbers yet) move to ``new``: every
+    precondition on a TPS's state is this question."""
+    return new is TpsState.RECEIVED if old is None else new in TRANSITIONS[old]
 
 
-def check(old: TpsState | None, new: TpsState) -> None:
-    if old is None and new is TpsState.RECEIVED:
-        return
-    if old is None or new not in TRANSITIONS[old]:
-        raise IllegalTransition(f"a TPS cannot go from {old} to {new}")
+def require(old: TpsState | None, new: TpsState) -> None:
+    if not allowed(old, new):
+        raise IllegalTransition(
+            f"TPS tidak dapat berpindah dari keadaan {old or 'belum ada'} ke {new}",
+            detail=f"a TPS cannot go from {old} to {new}",
+        )

@@ -16,7 +16,7 @@ import msgspec
 from ocr.form import PAIRS
 from service.errors import Conflict
 from service.results.checks import Finding
-from service.results.states import TpsState, check
+from service.results.states import TpsState, require
 
 BALLOT = "ppwp"
 COUNTED = (
@@ -143,7 +143,7 @@ async def apply(
     findings."""
     state = None if old is None else old.state
     for move in moves:
-        check(state, move.state)
+        require(state, move.state)
         state = move.state
     assert state is not None, "a change has at least one move"
     after = dict(numbers) if numbers is not None else (old.numbers if old else {})

@@ -15,8 +15,8 @@ from ocr import TpsDecoding, publication
 from ocr.form import LABEL, PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import new_reading, store
-from service.results.checks import Finding, check_tps, evidence_findings
-from service.results.states import TpsState
+from service.results.checks import Finding, blocking_findings, check_tps, evidence_findings
+from service.results.states import TpsState, allowed
 from service.results.store import TpsResult
 from service.users.model import Role, User
 
@@ -89,7 +89,7 @@ def _moves(
     decision = publication.verdict(decoding, evidence, dpt)
     if not decision.publish:
         unclear = [f"{LABEL.get(name, name)}: {reason}" for name, reason in decision.unclear.items()]
-        reasons = [f.keterangan for f in findings if f.severity == "blocking"] + unclear
+        reasons = [f.keterangan for f in blocking_findings(findings)] + unclear
         moves.append(
             store.Move(state=TpsState.NEEDS_REVIEW, actor_system="checks", reason="; ".join(reasons))
         )
@@ -151,7 +151,7 @@ async def sign_off(
         current = await store.load(conn, tps, lock=True)
         if current is None:
             raise NotFound(f"TPS {tps} belum punya angka", detail=f"TPS {tps} has no numbers yet")
-        if current.state not in (TpsState.NEEDS_REVIEW, TpsState.REVIEWED):
+        if not allowed(current.state, TpsState.REVIEWED):
             raise Conflict(
                 f"TPS {tps} tidak sedang menunggu tinjauan",
                 detail=f"TPS {tps} is {current.state}, not waiting for review",
@@ -174,7 +174,7 @@ async def publish(conn: asyncpg.Connection, tps: str, officer: User, reason: str
     async with conn.transaction():
         await store.lock_tps(conn, tps)
         current = await store.load(conn, tps, lock=True)
-        if current is None or current.state not in (TpsState.VERIFIED, TpsState.REVIEWED):
+        if current is None or not allowed(current.state, TpsState.PUBLISHED):
             state = "no numbers" if current is None else current.state
             raise Conflict(
                 f"TPS {tps} belum dapat diterbitkan: angkanya belum terverifikasi atau disahkan petugas",

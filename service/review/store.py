@@ -22,7 +22,7 @@ from ocr.form import PAGE_OF
 from ocr.reading import Alternative
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import new_reading, store, workflow
-from service.results.checks import Finding, blocking
+from service.results.checks import Finding, blocking, blocking_findings
 from service.results.new_reading import NewReading
 from service.results.states import TpsState
 from service.results.store import BALLOT
@@ -174,7 +174,7 @@ async def queue(conn: asyncpg.Connection, officer: User, limit: int = 50) -> lis
                 else "review"
                 if r["state"] == "needs_review"
                 else "kpps_flag",
-                disagreement=sum(abs(f.left - f.right) for f in findings if f.severity == "blocking"),
+                disagreement=sum(abs(f.left - f.right) for f in blocking_findings(findings)),
                 voters=r["voters"],
                 flags=r["flags"],
                 claimed_by=r["claimed_by"],
@@ -336,7 +336,7 @@ def _over(result: store.TpsResult | None, over_findings: bool) -> None:
     """Numbers that break a blocking rule are confirmed only when the officer says so twice."""
     if result is None or over_findings or not blocking(result.findings):
         return
-    broken = "; ".join(f.keterangan for f in result.findings if f.severity == "blocking")
+    broken = "; ".join(f.keterangan for f in blocking_findings(result.findings))
     raise Conflict(
         f"Angka ini melanggar aturan yang memblokir: {broken}. Yakin tetap disahkan? "
         "Kirim lagi dengan over_findings agar angka ini diterbitkan apa adanya.",

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from service.photos.states import TRANSITIONS, IllegalTransition, PhotoState, check, sources
+from service.errors import IllegalTransition
+from service.photos.states import TRANSITIONS, PhotoState, require, sources
 
 
 def test_a_read_or_refused_photo_never_moves_again() -> None:
     for final in (PhotoState.READ, PhotoState.RETAKE, PhotoState.FAILED):
         for new in PhotoState:
             with pytest.raises(IllegalTransition):
-                check(final, new)
+                require(final, new)
     with pytest.raises(IllegalTransition):
-        check(PhotoState.RECEIVED, PhotoState.READ)  # never read without being taken first
-    check(PhotoState.READING, PhotoState.READING)  # a second worker after the first went silent
+        require(PhotoState.RECEIVED, PhotoState.READ)  # never read without being taken first
+    require(PhotoState.READING, PhotoState.READING)  # a second worker after the first went silent
     assert sorted(sources(PhotoState.READING)) == ["reading", "received"]
 
 

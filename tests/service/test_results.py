@@ -15,12 +15,12 @@ from ocr import FieldReading, PageReading
 from ocr.fields import field_reading
 from ocr.form import CATALOGUE, RULES, Page, Relation, Severity
 from ocr.reading import Alternative
-from service.errors import Conflict, Forbidden
+from service.errors import Conflict, Forbidden, IllegalTransition
 from service.recap import totals
 from service.regions.registry import import_registry
 from service.results import store, workflow
 from service.results.checks import check_ballots, check_evidence, check_tps
-from service.results.states import TRANSITIONS, IllegalTransition, TpsState, check
+from service.results.states import TRANSITIONS, TpsState, require
 from service.users.model import Role
 from service.users.store import upsert_user
 from tests.conftest import rekap
@@ -80,7 +80,19 @@ def test_published_is_reached_only_from_verified_or_reviewed() -> None:
     assert into_checked == {TpsState.READ}
     for state in (TpsState.RECEIVED, TpsState.READ, TpsState.NEEDS_REVIEW):
         with pytest.raises(IllegalTransition):
-            check(state, TpsState.PUBLISHED)
+            require(state, TpsState.PUBLISHED)
+
+
+async def test_the_database_knows_exactly_the_tps_states(regions: asyncpg.Connection) -> None:
+    """tps_result.state's CHECK holds every state of the table and nothing else."""
+    insert = "INSERT INTO tps_result (tps_code, ballot, state, numbers) VALUES ($1, 'ppwp', $2, '{}')"
+    codes = await regions.fetch("SELECT code FROM tps ORDER BY code LIMIT $1", len(TpsState) + 1)
+    for row, state in zip(codes, TpsState, strict=False):
+        await regions.execute(insert, row["code"], state.value)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await regions.execute(insert, codes[-1]["code"], "checked")
+    assert set(TRANSITIONS) == set(TpsState)
+    assert all(targets <= set(TpsState) for targets in TRANSITIONS.values())
 
 
 @pytest.fixture
@@ -167,6 +179,10 @@ async def test_numbers_that_break_a_rule_wait_for_an_officer(
         "photo shows 1, not 6",  # type: ignore[arg-type]
     )
     assert reviewed.state is TpsState.REVIEWED and reviewed.numbers == numbers
+    # Signed off once: the table has no move from reviewed to reviewed, and the answer is a
+    # conflict (409), not a crash.
+    with pytest.raises(Conflict, match="tidak sedang menunggu tinjauan"):
+        await workflow.sign_off(regions, TPS, people["ppk"], numbers, "again")  # type: ignore[arg-type]
     published = await workflow.publish(regions, TPS, people["ppk"], "checked against the photo")  # type: ignore[arg-type]
     assert published.state is TpsState.PUBLISHED
     last = (await store.history(regions, TPS))[-2]

@@ -6,10 +6,10 @@ import asyncpg
 import pytest
 
 from service.audit.verify import verify
-from service.errors import Conflict, Forbidden, InvalidInput
+from service.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from service.results import store as results
 from service.results import workflow
-from service.results.states import IllegalTransition, TpsState, check
+from service.results.states import TpsState, require
 from service.review import flags
 from service.review import store as review
 from service.users.model import Role, User
@@ -209,7 +209,7 @@ async def test_a_new_photo_of_a_published_tps_changes_nothing_public_until_an_of
         kept = await workflow.record_decoding(regions, tps, decoding(numbers), await decoded(regions, tps))
         assert kept.state is TpsState.PUBLISHED and kept.numbers != numbers
     with pytest.raises(IllegalTransition):
-        check(TpsState.PUBLISHED, TpsState.READ)
+        require(TpsState.PUBLISHED, TpsState.READ)
     assert {i.tps_code: i.waiting_for for i in await review.queue(regions, desk["ppk"])} == {
         HELD: "new_reading",
         WORSE: "new_reading",
