@@ -14,6 +14,8 @@ from enum import IntEnum, StrEnum
 import msgspec
 
 FORM = "C.HASIL-PPWP"
+BALLOT = "ppwp"
+"""The ballot this form counts (the president and vice-president), as rekap's records name it."""
 MAX_COUNT = 999
 """Three boxes per number."""
 BALLOT_RESERVE = 0.02

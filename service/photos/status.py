@@ -8,7 +8,7 @@ import asyncpg
 import msgspec
 
 from ocr import TpsDecoding
-from ocr.form import FIELDS, Page
+from ocr.form import BALLOT, FIELDS, Page
 from service.photos import store
 from service.photos.model import FieldValue, PageStatus, Photo, TpsPhotos
 from service.photos.states import PageState, PhotoState
@@ -63,7 +63,7 @@ async def tps_status(conn: asyncpg.Connection, tps: str) -> TpsPhotos:
     ]
     return TpsPhotos(
         tps=tps,
-        ballot=store.BALLOT,
+        ballot=BALLOT,
         pages=pages,
         waiting=waiting,
         violations=[] if decoding is None else decoding.violations,

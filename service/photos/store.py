@@ -6,11 +6,10 @@ import asyncpg
 import msgspec
 
 from ocr import Retake
+from ocr.form import BALLOT
 from ocr.imagefile import ImageInfo
 from service.photos.model import Photo
 from service.photos.states import PhotoState, require, sources
-
-BALLOT = "ppwp"
 
 _PHOTO_COLUMNS = """
     p.id, p.tps_code, p.ballot, p.sha256, p.media_type, p.size_bytes, p.width, p.height,

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from ocr.form import BALLOT
 from service.results.states import TpsState
-from service.results.store import BALLOT, Event, event_of
+from service.results.store import Event, event_of
 
 STEP = {
     TpsState.RECEIVED: "Foto formulir diterima",

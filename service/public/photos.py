@@ -37,10 +37,10 @@ import cv2
 import msgspec
 import numpy.typing as npt
 
+from ocr.form import BALLOT
 from ocr.imagefile import Unreadable, decode_colour
 from service.errors import NotFound, StorageFull
 from service.photos.storage import PhotoStore
-from service.results.store import BALLOT
 
 log = logging.getLogger(__name__)
 

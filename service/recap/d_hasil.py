@@ -15,10 +15,11 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from ocr.form import BALLOT
 from service.errors import Forbidden, InvalidInput
 from service.recap import totals
 from service.regions.codes import Level, level_of
-from service.results.store import BALLOT, COUNTED
+from service.results.store import COUNTED
 from service.users.model import Role, User
 from service.web.labels import label
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from ocr.form import BALLOT
 from service.errors import NotFound
 from service.regions.codes import Level, level_of
 from service.regions.store import require_region
-from service.results.store import BALLOT, COLUMNS, COUNTED
+from service.results.store import COLUMNS, COUNTED
 
 _LEVELS = ((Level.DESA, 10), (Level.KECAMATAN, 6), (Level.KABKOTA, 4))
 _SUMS = ", ".join(f"sum({c})" for c in COLUMNS)

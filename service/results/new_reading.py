@@ -15,11 +15,12 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from ocr.form import BALLOT
 from service.errors import Conflict
 from service.results import store
 from service.results.checks import check_tps
 from service.results.states import TpsState
-from service.results.store import BALLOT, TpsResult
+from service.results.store import TpsResult
 
 HELD = frozenset({TpsState.PUBLISHED, TpsState.REVIEWED})
 """States whose numbers a new reading does not replace (``reviewed``: signed off, or a correction

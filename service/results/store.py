@@ -13,12 +13,11 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from ocr.form import PAIRS
+from ocr.form import BALLOT, PAIRS
 from service.errors import Conflict
 from service.results.checks import Finding
 from service.results.states import TpsState, require
 
-BALLOT = "ppwp"
 COUNTED = (
     *PAIRS,
     "suara_sah",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import asyncpg
 
 from ocr import TpsDecoding, publication
-from ocr.form import LABEL, PAGE_OF
+from ocr.form import LABEL, MAX_COUNT, PAGE_OF
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import new_reading, store
 from service.results.checks import Finding, blocking_findings, check_tps, evidence_findings
@@ -144,8 +144,10 @@ async def sign_off(
         raise InvalidInput(
             f"Bukan isian formulir C.Hasil: {', '.join(unknown)}", detail=f"unknown fields: {unknown}"
         )
-    if any(not 0 <= v <= 999 for v in numbers.values()):
-        raise InvalidInput("Setiap angka pada formulir antara 0 dan 999", detail="a number outside 0-999")
+    if any(not 0 <= v <= MAX_COUNT for v in numbers.values()):
+        raise InvalidInput(
+            f"Setiap angka pada formulir antara 0 dan {MAX_COUNT}", detail=f"a number outside 0-{MAX_COUNT}"
+        )
     async with conn.transaction():
         await store.lock_tps(conn, tps)
         current = await store.load(conn, tps, lock=True)

@@ -18,12 +18,11 @@ import asyncpg
 import msgspec
 
 import ocr
-from ocr.form import PAGE_OF
+from ocr.form import BALLOT, PAGE_OF
 from ocr.reading import Alternative, Quad
 from service.errors import NotFound, StorageFull
 from service.photos.storage import PhotoStore
 from service.results import workflow
-from service.results.store import BALLOT
 from service.users.model import User
 from service.web.labels import label
 

@@ -11,9 +11,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from ocr.form import PAGE_OF
+from ocr.form import BALLOT, PAGE_OF
 from service.errors import Forbidden, InvalidInput
-from service.results.store import BALLOT
 from service.users.model import Role, User
 
 

@@ -18,14 +18,13 @@ import asyncpg
 import msgspec
 
 from ocr import DecodedField
-from ocr.form import PAGE_OF
+from ocr.form import BALLOT, PAGE_OF
 from ocr.reading import Alternative
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.results import new_reading, store, workflow
 from service.results.checks import Finding, blocking, blocking_findings
 from service.results.new_reading import NewReading
 from service.results.states import TpsState
-from service.results.store import BALLOT
 from service.review import crops, flags
 from service.times import wib
 from service.users.model import Role, User
