@@ -574,7 +574,8 @@ def _bend(trio: list[_Row]) -> float:
     first, middle, last = (np.array([r.x, r.y]) for r in trio)
     down = last - first
     length = float(np.hypot(*down))
-    off = abs(float(np.cross(down, middle - first))) / length / trio[0].pitch
+    aside = middle - first
+    off = abs(float(down[0] * aside[1] - down[1] * aside[0])) / length / trio[0].pitch
     along = trio[0].target[1] - trio[0].target[0]
     lean = abs(float(np.dot(along, down))) / float(np.hypot(*along)) / length
     return off + lean
