@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
@@ -77,7 +78,7 @@ class AuditController(Controller):
         ),
         responses=LATEST_RESPONSES,
     )
-    async def latest(self, db: asyncpg.Connection) -> Response[bytes]:
+    async def latest(self, db: NamedDependency[asyncpg.Connection]) -> Response[bytes]:
         document = await store.latest_document(db)
         return Response(document, media_type="application/json", headers={"Cache-Control": CACHE_CONTROL})
 
@@ -89,7 +90,7 @@ class AuditController(Controller):
     )
     async def checkpoints(
         self,
-        db: asyncpg.Connection,
+        db: NamedDependency[asyncpg.Connection],
         after: Annotated[int, Parameter(ge=0, le=ID_MAX, description="the last id already copied")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=PAGE_MAX)] = 100,
     ) -> Response[list[CheckpointEntry]]:

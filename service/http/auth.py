@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Request
+from litestar.di import NamedDependency
 
 from service.errors import AuthenticationFailed
 from service.users import store
@@ -21,5 +22,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-async def provide_current_user(request: Request[Any, Any, Any], db: asyncpg.Connection) -> User:
+async def provide_current_user(
+    request: Request[Any, Any, Any], db: NamedDependency[asyncpg.Connection]
+) -> User:
     return await store.user_for_token(db, bearer_token(request))

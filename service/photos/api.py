@@ -8,7 +8,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
 
 from service.errors import InvalidInput, PhotoRejected
 from service.http.auth import provide_current_user
@@ -94,7 +95,7 @@ class PhotoController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        settings: Settings,
+        settings: NamedDependency[Settings],
         code: str = TPS_CODE,
     ) -> Response[Photo]:
         """No ``db`` for the whole request: the body comes over a phone's connection, which may
@@ -119,12 +120,21 @@ class PhotoController(Controller):
         status_code=201,
     )
     async def flag(
-        self, db: asyncpg.Connection, current_user: User, data: FlagRequest, code: str = TPS_CODE
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        data: JSONBody[FlagRequest],
+        code: str = TPS_CODE,
     ) -> flags.Flag:
         return await flags.raise_flag(db, current_user, tps_code(code), data.field, data.note)
 
     @get("/tps/{code:str}/ppwp", summary="The TPS's pages: their photos, reading state and values read")
-    async def tps_status(self, db: asyncpg.Connection, current_user: User, code: str = TPS_CODE) -> TpsPhotos:
+    async def tps_status(
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: str = TPS_CODE,
+    ) -> TpsPhotos:
         return await intake.status(db, user=current_user, tps=tps_code(code))
 
     @get(
@@ -133,7 +143,11 @@ class PhotoController(Controller):
         media_type="application/octet-stream",
     )
     async def photo(
-        self, db: asyncpg.Connection, state: State, current_user: User, sha256: str
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        state: State,
+        current_user: NamedDependency[User],
+        sha256: FromPath[str],
     ) -> Response[bytes]:
         data, media_type = await intake.photo_bytes(
             db, state.photos, user=current_user, sha256=photo_address(sha256)

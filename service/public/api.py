@@ -12,6 +12,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
 
@@ -99,7 +101,7 @@ class PublicController(Controller):
         "progress, and its children's summaries; published numbers only",
         responses=examples.REGION_RESPONSES,
     )
-    async def region(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
+    async def region(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
         _region_code(code)
         return await _current(request, documents.region(code))
 
@@ -111,7 +113,7 @@ class PublicController(Controller):
         responses=examples.REGION_RESPONSES,
     )
     async def versioned_region(
-        self, request: Request[Any, Any, Any], state: State, version: int, code: str
+        self, request: Request[Any, Any, Any], state: State, version: FromPath[int], code: FromPath[str]
     ) -> Response[bytes] | Redirect:
         _region_code(code)
         cache: PublicCache = state.public
@@ -140,9 +142,9 @@ class PublicController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        settings: Settings,
-        region: str | None = None,
-        since: int | None = None,
+        settings: NamedDependency[Settings],
+        region: FromQuery[str | None] = None,
+        since: FromQuery[int | None] = None,
     ) -> ServerSentEvent:
         prefix = "" if region in (None, NATION) else region
         if prefix:
@@ -159,7 +161,7 @@ class PublicController(Controller):
         summary="A TPS: its published numbers, state, photos (public URL and SHA-256) and history",
         responses=examples.TPS_RESPONSES,
     )
-    async def tps(self, request: Request[Any, Any, Any], code: str) -> Response[bytes]:
+    async def tps(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
         return await _current(request, documents.tps(tps_code(code)))
 
     @get(
@@ -169,7 +171,11 @@ class PublicController(Controller):
         responses=examples.PHOTO_RESPONSES,
     )
     async def photo(
-        self, request: Request[Any, Any, Any], db: asyncpg.Connection, state: State, sha256: str
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[asyncpg.Connection],
+        state: State,
+        sha256: FromPath[str],
     ) -> Response[bytes]:
         """Only a page a published TPS's numbers were published with (``service.public.photos``)."""
         photo = await _published_photo(db, sha256)
@@ -187,7 +193,11 @@ class PublicController(Controller):
         responses=examples.PHOTO_RESPONSES,
     )
     async def thumbnail(
-        self, request: Request[Any, Any, Any], db: asyncpg.Connection, state: State, sha256: str
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[asyncpg.Connection],
+        state: State,
+        sha256: FromPath[str],
     ) -> Response[bytes] | Redirect:
         """Made the first time it is asked for and kept (``service.public.photos.thumbnail``); a
         photo that cannot be decoded has nothing smaller than itself, so it is sent instead."""
@@ -215,7 +225,7 @@ class PublicController(Controller):
         responses=examples.KPU_NODE_RESPONSES,
     )
     async def kpu_node(
-        self, request: Request[Any, Any, Any], settings: Settings, path: str
+        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], path: FromPath[str]
     ) -> Response[bytes]:
         code = kpu.path_code(_json_path(path))
         if level_of(code) is Level.TPS:
@@ -230,7 +240,7 @@ class PublicController(Controller):
         summary="KPU-shaped list of a region's children (0.json: provinces)",
         responses=examples.WILAYAH_RESPONSES,
     )
-    async def kpu_wilayah(self, request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+    async def kpu_wilayah(self, request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
         parts = _json_path(path)
         code = None if parts == ["0"] else kpu.path_code(parts)
         return await _current(
@@ -244,7 +254,9 @@ class PublicController(Controller):
         media_type="text/csv",
         responses=examples.CSV_RESPONSES,
     )
-    async def export_csv(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
+    async def export_csv(
+        self, db: NamedDependency[asyncpg.Connection], state: State, filename: FromPath[str]
+    ) -> Stream:
         """``{province}.csv`` or ``{kab/kota}.csv``, e.g. ``34.csv``, ``3404.csv``."""
         code = _export_code(filename)
         await require_region(db, code)
@@ -263,7 +275,9 @@ class PublicController(Controller):
         media_type="application/json",
         responses=examples.NIST_RESPONSES,
     )
-    async def export_nist(self, db: asyncpg.Connection, state: State, filename: str) -> Stream:
+    async def export_nist(
+        self, db: NamedDependency[asyncpg.Connection], state: State, filename: FromPath[str]
+    ) -> Stream:
         code = filename.removesuffix(".json")
         if code == filename:
             raise NotFound(

@@ -8,7 +8,8 @@ from typing import Annotated
 import asyncpg
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
 
 from service.recap import d_hasil, totals
 from service.recap.d_hasil import RecapRecorded
@@ -76,9 +77,9 @@ class RecapController(Controller):
     )
     async def record(
         self,
-        db: asyncpg.Connection,
-        current_user: User,
-        data: DHasil,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        data: JSONBody[DHasil],
         level: str = Parameter(description="kecamatan, kabkota, provinsi or nasional"),
         region: str = Parameter(description="the region's code, or 'nasional'"),
     ) -> RecapRecorded:
@@ -92,6 +93,11 @@ class RecapController(Controller):
             "is an administrator's or a recap officer's whose area covers the region."
         ),
     )
-    async def region_totals(self, db: asyncpg.Connection, current_user: User, region: str) -> RecapTotals:
+    async def region_totals(
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        region: FromPath[str],
+    ) -> RecapTotals:
         found = await totals.region_totals(db, None if region == d_hasil.NATION else region)
         return as_seen_by(current_user, found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from service.regions import store
@@ -15,7 +16,7 @@ class RegionController(Controller):
     tags = ["regions"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
     @get("/", summary="Indonesia with its provinces")
-    async def nation(self, db: asyncpg.Connection) -> RegionNode:
+    async def nation(self, db: NamedDependency[asyncpg.Connection]) -> RegionNode:
         return await store.nation(db)
 
     @get(
@@ -24,7 +25,7 @@ class RegionController(Controller):
     )
     async def region(
         self,
-        db: asyncpg.Connection,
+        db: NamedDependency[asyncpg.Connection],
         code: str = Parameter(
             description="KPU code without dots: provinsi 2 digits, kabupaten/kota 4, kecamatan 6, "
             "desa/kelurahan 10, TPS 13",

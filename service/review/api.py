@@ -9,6 +9,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from service.errors import InvalidInput
 from service.regions.codes import tps_code
@@ -65,7 +67,10 @@ class ReviewController(Controller):
 
     @get("/queue", summary="TPS of your area waiting for review or approval, most consequential first")
     async def queue(
-        self, db: asyncpg.Connection, current_user: User, limit: int = 50
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        limit: FromQuery[int] = 50,
     ) -> list[review.QueueItem]:
         if not 1 <= limit <= 500:
             raise InvalidInput(
@@ -78,7 +83,11 @@ class ReviewController(Controller):
         "/{code:str}/claim", summary="Take a TPS for a while so no other officer works on it", status_code=200
     )
     async def claim(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: ClaimRequest | None = None
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[ClaimRequest | None] = None,
     ) -> review.Claim:
         minutes = (data or ClaimRequest()).minutes
         if not 1 <= minutes <= 120:
@@ -89,11 +98,21 @@ class ReviewController(Controller):
         return await review.claim(db, current_user, tps_code(code), minutes)
 
     @delete("/{code:str}/claim", summary="Let the TPS go back to the queue", status_code=204)
-    async def release(self, db: asyncpg.Connection, current_user: User, code: str) -> None:
+    async def release(
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+    ) -> None:
         await review.release(db, current_user, tps_code(code))
 
     @get("/{code:str}", summary="What needs deciding: each field as read, the broken rules, photos, requests")
-    async def detail(self, db: asyncpg.Connection, current_user: User, code: str) -> review.ReviewDetail:
+    async def detail(
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+    ) -> review.ReviewDetail:
         return await review.detail(db, current_user, tps_code(code))
 
     @get(
@@ -103,7 +122,12 @@ class ReviewController(Controller):
         media_type="image/jpeg",
     )
     async def crop(
-        self, db: asyncpg.Connection, state: State, current_user: User, code: str, field: str
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        state: State,
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        field: FromPath[str],
     ) -> Response[bytes]:
         data = await crops.field_crop(db, state.photos, current_user, tps_code(code), field)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": CROP_CACHE})
@@ -112,7 +136,11 @@ class ReviewController(Controller):
         "/{code:str}/confirm", summary="The numbers as read are right: sign off and publish", status_code=200
     )
     async def confirm(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: Signing
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[Signing],
     ) -> review.Decision:
         result = await review.confirm(
             db, current_user, tps_code(code), data.reason, over_findings=data.over_findings
@@ -125,7 +153,11 @@ class ReviewController(Controller):
         status_code=201,
     )
     async def correct(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: CorrectionRequest
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[CorrectionRequest],
     ) -> review.Correction:
         return await review.correct(db, current_user, tps_code(code), data.numbers, data.reason)
 
@@ -135,7 +167,11 @@ class ReviewController(Controller):
         status_code=200,
     )
     async def approve(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: Signing
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[Signing],
     ) -> review.Decision:
         result = await review.decide(
             db,
@@ -153,7 +189,11 @@ class ReviewController(Controller):
         status_code=200,
     )
     async def new_reading(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: NewReadingDecision
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[NewReadingDecision],
     ) -> review.Decision:
         result = await review.decide_new_reading(
             db, current_user, tps_code(code), adopt=data.adopt, reason=data.reason
@@ -164,7 +204,11 @@ class ReviewController(Controller):
         "/{code:str}/reject", summary="Reject another officer's correction: back to review", status_code=200
     )
     async def reject(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: Reason
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[Reason],
     ) -> review.Decision:
         result = await review.decide(db, current_user, tps_code(code), approve=False, reason=data.reason)
         return review.decision(result)
@@ -174,11 +218,21 @@ class ReviewController(Controller):
         summary="Answer the KPPS's reports of a number read wrong: the numbers stand, saying why",
         status_code=204,
     )
-    async def answer_flags(self, db: asyncpg.Connection, current_user: User, code: str, data: Reason) -> None:
+    async def answer_flags(
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[Reason],
+    ) -> None:
         await review.answer_flags(db, current_user, tps_code(code), data.reason)
 
     @post("/{code:str}/retake", summary="Ask the KPPS for a new photo of a page, saying why", status_code=201)
     async def retake(
-        self, db: asyncpg.Connection, current_user: User, code: str, data: RetakeRequest
+        self,
+        db: NamedDependency[asyncpg.Connection],
+        current_user: NamedDependency[User],
+        code: FromPath[str],
+        data: JSONBody[RetakeRequest],
     ) -> review.Retake:
         return await review.request_retake(db, current_user, tps_code(code), data.page, data.reason)

@@ -9,6 +9,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from service.http.auth import bearer_token
@@ -45,9 +47,9 @@ class AuthController(Controller):
     async def login(
         self,
         request: Request[Any, Any, Any],
-        data: LoginRequest,
+        data: JSONBody[LoginRequest],
         state: State,
-        settings: Settings,
+        settings: NamedDependency[Settings],
     ) -> LoginResponse:
         """No request connection (``db``): the pool lends one per query, none is held while argon2
         verifies the password in its thread pool (credentials.py)."""
@@ -70,9 +72,9 @@ class AuthController(Controller):
         ),
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def logout(self, request: Request[Any, Any, Any], db: asyncpg.Connection) -> None:
+    async def logout(self, request: Request[Any, Any, Any], db: NamedDependency[asyncpg.Connection]) -> None:
         await store.logout(db, bearer_token(request))
 
     @get("/me", summary="The user the bearer token belongs to")
-    async def me(self, current_user: User) -> User:
+    async def me(self, current_user: NamedDependency[User]) -> User:
         return current_user

@@ -14,6 +14,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader, State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -73,11 +75,13 @@ class WebPages(Controller):
         return Redirect("/hasil")
 
     @get("/hasil")
-    async def nation(self, state: State, db: asyncpg.Connection) -> Template:
+    async def nation(self, state: State, db: NamedDependency[asyncpg.Connection]) -> Template:
         return await self._results(state.public, db, NATION)
 
     @get("/hasil/cari")
-    async def search(self, db: asyncpg.Connection, q: str = "") -> Template | Redirect:
+    async def search(
+        self, db: NamedDependency[asyncpg.Connection], q: FromQuery[str] = ""
+    ) -> Template | Redirect:
         """A place by code or name; a code that names one place opens its page."""
         context: dict[str, Any] = {"q": q, "found": [], "problem": None, "limit": search.LIMIT}
         if not q.strip():
@@ -93,7 +97,9 @@ class WebPages(Controller):
         return Template("cari.html", context=context, status_code=200 if found else 404)
 
     @get("/hasil/{code:str}")
-    async def results(self, state: State, db: asyncpg.Connection, code: str) -> Template:
+    async def results(
+        self, state: State, db: NamedDependency[asyncpg.Connection], code: FromPath[str]
+    ) -> Template:
         level_of(code)  # a malformed code is a 400 saying what is wrong with it
         return await self._results(state.public, db, code)
 
@@ -134,7 +140,7 @@ class WebPages(Controller):
         return Template("antrian.html", context={"labels_json": LABELS_JSON})
 
     @get("/petugas/tps/{code:str}")
-    async def review(self, code: str) -> Template:
+    async def review(self, code: FromPath[str]) -> Template:
         return Template("tinjau.html", context={"labels_json": LABELS_JSON, "code": tps_code(code)})
 
 
