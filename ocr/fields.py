@@ -122,30 +122,33 @@ def read_bubbles(
     own neighbourhood: a dim photo blackens nothing less clearly.
     """
     placed = _bubble_rows(page, [[_scaled(r, scale) for r in column] for column in columns], shift, pitch)
-    inners = [
+    # Each bubble's middle half, its grey once (``None``: outside the page).
+    middles = [
         [
-            page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4]
+            _mean(page[max(0, y + h // 4) : y + h - h // 4, max(0, x + w // 4) : x + w - w // 4])
             for x, y, w, h in column
         ]
         for column in placed
     ]
-    paper, ink = _paper_and_ink(
-        page, placed, [float(i.mean()) for column in inners for i in column if i.size]
-    )
+    paper, ink = _paper_and_ink(page, placed, [m for column in middles for m in column if m is not None])
     out: list[int | None] = []
-    for column, column_inners in zip(placed, inners, strict=True):
+    for column, column_middles in zip(placed, middles, strict=True):
         fill = []
-        for (x, y, w, h), inner in zip(column, column_inners, strict=True):
+        for (x, y, w, h), middle in zip(column, column_middles, strict=True):
             # Against the paper beside the bubble, where that is darker than the paper's own
             # grey: a shadow or fold across a row darkens every bubble in it and the paper
             # between (3404072001001's row 9 read 9, 9, 9 with nothing blackened).
             local = min(paper, _beside(page, x, y, w, h))
-            fill.append(float(np.clip((local - inner.mean()) / (paper - ink), 0, 1)) if inner.size else 0.0)
+            fill.append(0.0 if middle is None else float(np.clip((local - middle) / (paper - ink), 0, 1)))
         order = np.argsort(fill)[::-1]
         first, second = fill[order[0]], fill[order[1]]
         median = float(np.median(fill))
         out.append(int(order[0]) if first - median > 0.25 and first - second > 0.15 else None)
     return out
+
+
+def _mean(area: cells.Gray) -> float | None:
+    return float(area.mean()) if area.size else None
 
 
 def _beside(page: cells.Gray, x: int, y: int, w: int, h: int) -> float:

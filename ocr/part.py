@@ -11,6 +11,7 @@ have, are the three pairs in ballot order; anything less is not read (``None``).
 
 from __future__ import annotations
 
+import functools
 import time
 from fractions import Fraction
 from itertools import combinations, pairwise, product
@@ -26,7 +27,7 @@ from ocr.cells import Gray
 from ocr.form import PAIRS, Page
 from ocr.reading import Evidence, FieldReading, Quad
 from ocr.register import boxes_by_sides, boxes_in, rows_of_three
-from ocr.templates import PageTemplate, Rect, templates
+from ocr.templates import Rect, templates
 
 BUDGET_S = 3.0
 """CPU seconds (of the reading thread) past which the photo is no more searched turned round or
@@ -111,14 +112,13 @@ class _Photo:
     def __init__(self, gray: Gray) -> None:
         self.gray = gray
         self.shape = gray.shape
-        self.template = templates()[Page.PASLON]
         self._rows: dict[tuple[int, ...], _Row | None] = {}
 
     def row(self, target: npt.NDArray[Any], min_clear: int = CLEAR_COLUMNS) -> _Row | None:
         """``_field_row`` at ``target`` (the first and third boxes' centres, to the pixel)."""
         key = (min_clear, *np.rint(target).astype(int).ravel().tolist())
         if key not in self._rows:
-            self._rows[key] = _field_row(self.gray, target, self.template, min_clear=min_clear)
+            self._rows[key] = _field_row(self.gray, target, min_clear=min_clear)
         return self._rows[key]
 
 
@@ -324,7 +324,7 @@ def _predicted(photo: _Photo, rows: list[_Row]) -> list[_Row]:
                 for gap in np.arange(PAIR_GAP[0], PAIR_GAP[1] + 0.01, GAP_STEP):
                     target = row.target + sign * times * gap * row.pitch * down
                     if _inside(target, photo.shape):
-                        clear = _clear_bubbles(photo.gray, target, photo.template)
+                        clear = _clear_bubbles(photo.gray, target)
                         if clear >= 1:  # a number of one digit may have its units' bubble alone
                             candidates.append((clear, float(gap)))
                 # The clearest bubbles first; where they tie, or their row is no pair's (it lies
@@ -417,13 +417,11 @@ def _inside(target: npt.NDArray[Any], shape: tuple[int, ...]) -> bool:
     return bool((target >= 0).all() and (target[:, 0] < shape[1]).all() and (target[:, 1] < shape[0]).all())
 
 
-def _straight(
-    photo: Gray, target: npt.NDArray[Any], template: PageTemplate
-) -> tuple[Gray, npt.NDArray[Any]] | None:
+def _straight(photo: Gray, target: npt.NDArray[Any]) -> tuple[Gray, npt.NDArray[Any]] | None:
     """The first pair's neighbourhood (boxes and bubbles) straightened at SCALE, as the reader
     does, for the row whose first and third boxes are at ``target``; and the map from the
     neighbourhood's template pixels (``_near``) to the photo."""
-    rects, bubbles = _near(template)
+    rects, bubbles = _near()
     source = np.array([[r[0] + r[2] / 2, r[1] + r[3] / 2] for r in (rects[0], rects[2])], np.float32)
     if target[1, 0] <= target[0, 0]:
         return None
@@ -446,11 +444,14 @@ def _straight(
     return straight, to_photo
 
 
-def _near(template: PageTemplate) -> tuple[tuple[Rect, ...], tuple[tuple[Rect, ...], ...]]:
+@functools.cache
+def _near() -> tuple[tuple[Rect, ...], tuple[tuple[Rect, ...], ...]]:
     """The first pair's boxes and bubbles in template pixels from a corner ``MARGIN`` above and
     left of its first box: only that much of the page is straightened (the whole page's width
     left of the boxes made each place read cost twice as much). The corner lies on whole
-    straightened pixels, so the pixels are those the whole page would have."""
+    straightened pixels, so the pixels are those the whole page would have. Computed once: every
+    place read straightens and cuts through it."""
+    template = templates()[Page.PASLON]
     rects = template.fields[PAIRS[0]]
     step = Fraction(SCALE).limit_denominator(100).denominator  # 4 template pixels make 3 straight
     ox = max(0, (rects[0][0] - MARGIN) // step * step)
@@ -462,35 +463,33 @@ def _near(template: PageTemplate) -> tuple[tuple[Rect, ...], tuple[tuple[Rect, .
     return moved, bubbles
 
 
-def _clear_bubbles(photo: Gray, target: npt.NDArray[Any], template: PageTemplate) -> int:
+def _clear_bubbles(photo: Gray, target: npt.NDArray[Any]) -> int:
     """Bubble columns with one clearly blackened bubble under the boxes at ``target``, found as
     ``_field_row`` finds them (from where the boxes are cut), without reading the boxes."""
-    placed = _straight(photo, target, template)
+    placed = _straight(photo, target)
     if placed is None:
         return 0
-    _, bubbles = _cut(placed[0], template)
+    _, bubbles = _cut(placed[0])
     return sum(b is not None for b in bubbles)
 
 
-def _cut(straight: Gray, template: PageTemplate) -> tuple[fields.BoxCut, list[int | None]]:
+def _cut(straight: Gray) -> tuple[fields.BoxCut, list[int | None]]:
     """The first pair's boxes cut from its straightened neighbourhood, and the bubbles under
     them (found from where the boxes are, not where the blank form has them)."""
-    rects, columns = _near(template)
+    rects, columns = _near()
     cut = fields.cut_field(straight, rects, SCALE)
     shift = (cut.rects[0][0] - round(rects[0][0] * SCALE), cut.rects[0][1] - round(rects[0][1] * SCALE))
     return cut, fields.read_bubbles(straight, columns, SCALE, shift, BUBBLE_PITCH)
 
 
-def _field_row(
-    photo: Gray, target: npt.NDArray[Any], template: PageTemplate, *, min_clear: int = CLEAR_COLUMNS
-) -> _Row | None:
+def _field_row(photo: Gray, target: npt.NDArray[Any], *, min_clear: int = CLEAR_COLUMNS) -> _Row | None:
     """The row whose first and third boxes are at ``target`` read as the first pair's field, if
     bubbles are under it."""
-    placed = _straight(photo, target, template)
+    placed = _straight(photo, target)
     if placed is None:
         return None
     straight, to_photo = placed
-    cut, bubbles = _cut(straight, template)
+    cut, bubbles = _cut(straight)
     clear = sum(b is not None for b in bubbles)
     if clear < min_clear:
         return None  # most places tried (found boxes of the tally grid), before their boxes are read
